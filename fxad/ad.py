@@ -1,0 +1,148 @@
+"""Automatic differentiation on flat lists of arrays: the JVP interpreter, linearize
+(JVP with staged tangents) and the transpose of linear programs. Reverse mode is
+`transpose ∘ linearize`. Pytrees, argnums and user-facing checks live in `fxad.api`.
+"""
+import numpy as np
+
+from .core import (Interpreter, Tracer, UndefinedPrimal, get_aval, is_float, using,
+                   current_interpreter, _current)
+from .jaxpr import Var, Lit
+from .staging import StagingInterpreter
+
+
+class JVPTracer(Tracer):
+    """A primal value paired with its (never None) tangent."""
+    __slots__ = ("primal", "tangent")
+
+    def __init__(self, interp, primal, tangent):
+        self._interp, self.primal, self.tangent = interp, primal, tangent
+
+    @property
+    def aval(self):
+        return get_aval(self.primal)
+
+    shape = property(lambda self: self.primal.shape)
+    dtype = property(lambda self: self.primal.dtype)
+
+    def concrete_value(self):
+        return self.primal
+
+
+class JVPInterpreter(Interpreter):
+    """Forward mode: runs each primitive's `jvp` rule with the parent as current
+    interpreter, so primal and tangent work is done (or staged) one level up."""
+
+    def __init__(self, parent):
+        self.parent = parent
+
+    def process(self, prim, args, params):
+        primals, tangents, mine = [], [], False
+        for a in args:
+            if type(a) is JVPTracer and a._interp is self:
+                primals.append(a.primal)
+                tangents.append(a.tangent)
+                mine = True
+            else:
+                primals.append(a)
+                tangents.append(None)
+        if not mine:
+            return self.parent.process(prim, args, params)
+        token = _current.set(self.parent)
+        try:
+            out, t_out = prim.jvp(primals, tangents, **params)
+        finally:
+            _current.reset(token)
+        if prim.multiple_results:
+            return [self.lift(o, t) for o, t in zip(out, t_out)]
+        return self.lift(out, t_out)
+
+    def lift(self, primal, tangent):
+        return primal if tangent is None else JVPTracer(self, primal, tangent)
+
+    def unpack(self, x):
+        """(primal, tangent or None) of a value returned to this interpreter's caller."""
+        if type(x) is JVPTracer and x._interp is self:
+            return x.primal, x.tangent
+        return x, None
+
+
+def jvp_flat(fun, primals, tangents):
+    """Forward mode on flat lists; `tangents[i]` may be None (no perturbation)."""
+    interp = JVPInterpreter(current_interpreter())
+    with using(interp):
+        outs = fun(*[interp.lift(p, t) for p, t in zip(primals, tangents)])
+        pairs = [interp.unpack(o) for o in outs]
+    return [p for p, _ in pairs], [t for _, t in pairs]
+
+
+def linearize_flat(fun, primals):
+    """Run `fun` forward with concrete primals and staged tangents.
+
+    Returns `(primals_out, jaxpr)` where `jaxpr` is the linear tangent program mapping
+    input tangents to output tangents.
+    """
+    staging = StagingInterpreter(current_interpreter())
+    interp = JVPInterpreter(staging)
+    with using(staging):
+        t_in = [staging.new_arg(get_aval(p)) for p in primals]
+        with using(interp):
+            outs = fun(*[JVPTracer(interp, p, t) for p, t in zip(primals, t_in)])
+            pairs = [interp.unpack(o) for o in outs]
+        t_out = [t if isinstance(t, Tracer) and t._interp is staging else None
+                 for _, t in pairs]
+        zeros = lambda p: np.zeros(get_aval(p).shape, get_aval(p).dtype)
+        jaxpr = staging.build(t_in, [zeros(p) if t is None else t
+                                     for (p, _), t in zip(pairs, t_out)])
+    return [p for p, _ in pairs], jaxpr
+
+
+def backward_pass(jaxpr, cts_out):
+    """Transpose the linear program `jaxpr`: cotangents of its inputs from cotangents of
+    its outputs (None = zero). Runs through the current interpreter, so it can be
+    differentiated again."""
+    consts = dict(zip(jaxpr.constvars, jaxpr.consts))
+    ct_env = {}
+
+    def accumulate(v, ct):
+        if ct is None or type(v) is not Var or v in consts:
+            return
+        old = ct_env.get(v)
+        ct_env[v] = ct if old is None else add_any(old, ct)
+
+    def arg(v):
+        if type(v) is Lit:
+            return v.val
+        return consts[v] if v in consts else UndefinedPrimal(v.aval)
+
+    for v, ct in zip(jaxpr.outvars, cts_out):
+        accumulate(v, ct)
+    for eqn in reversed(jaxpr.eqns):
+        cts = [ct_env.pop(v, None) for v in eqn.outvars]
+        if all(ct is None for ct in cts):
+            continue
+        ct = cts if eqn.prim.multiple_results else cts[0]
+        if eqn.prim.transpose is None:
+            raise NotImplementedError(f"Reverse mode through `{eqn.prim}` is not supported "
+                                      "(it has no transpose rule); use `fxad.jvp` instead.")
+        cts_in = eqn.prim.transpose(ct, *map(arg, eqn.invars), **eqn.params)
+        for v, ct_in in zip(eqn.invars, cts_in):
+            accumulate(v, ct_in)
+    return [ct_env.get(v) for v in jaxpr.invars]
+
+
+def add_any(x, y):
+    from .primitives.elementwise import add
+    return add(x, y)
+
+
+class NoGradInterpreter(Interpreter):
+    """Strips every tangent from the arguments of each operation (see `fxad.no_grad`)."""
+
+    def __init__(self, parent):
+        self.parent = parent
+
+    def process(self, prim, args, params):
+        from .primitives.elementwise import stop_gradient_p
+        args = [self.parent.process(stop_gradient_p, (a,), {})
+                if isinstance(a, Tracer) and is_float(a.dtype) else a for a in args]
+        return self.parent.process(prim, args, params)

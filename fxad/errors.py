@@ -1,0 +1,41 @@
+"""User-facing errors. Each message says what went wrong and what to do instead."""
+
+
+class FxadError(Exception):
+    """Base class of fxad's own errors."""
+
+
+class ConcretizationTypeError(FxadError, TypeError):
+    """A Python-level decision (`if`, `bool()`, `int()`) needed a value that is only abstract."""
+
+
+class TracerArrayConversionError(FxadError, TypeError):
+    """A traced value was converted to a NumPy array, which would silently drop derivatives."""
+
+
+class UnexpectedTracerError(FxadError):
+    """A traced value was used after the transform that created it had finished."""
+
+
+def concretization_error(aval, what):
+    return ConcretizationTypeError(
+        f"{what} needs a concrete value, but got an abstract traced value of type {aval}. "
+        "This happens under `fxad.jit` or `make_jaxpr`, where only shapes and dtypes are known. "
+        "Use `fxad.numpy.where` or `fxad.lax.cond`/`while_loop` for value-dependent control "
+        "flow, or mark the argument static with `static_argnums`.")
+
+
+def array_conversion_error(tracer):
+    return TracerArrayConversionError(
+        f"Cannot convert the traced value {tracer!r} to a NumPy array: that would silently drop "
+        "its derivatives. Use `fxad.numpy` functions (or plain NumPy functions that fxad "
+        "supports) on traced values instead; to take the value without its derivatives, use "
+        "`fxad.stop_gradient` first and convert the result outside the transform.")
+
+
+def escaped_tracer_error(tracer):
+    return UnexpectedTracerError(
+        f"Encountered a traced value {tracer!r} outside the transform that created it. "
+        "A value computed inside `grad`/`jvp`/`vjp`/`jit` was stored (in a global, a closure "
+        "or an object attribute) and used after that transform had returned. Return such "
+        "values from the transformed function instead of storing them.")

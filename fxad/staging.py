@@ -1,0 +1,107 @@
+"""The staging interpreter: records equations into a `Jaxpr` instead of computing them.
+
+It records an equation only when one of its inputs is a value it staged; everything else
+is handed to its parent (folded). `linearize` uses exactly that to keep the linear
+tangent program while primal work runs at once; `make_jaxpr` stages all its arguments.
+"""
+import functools
+
+import numpy as np
+
+from .core import Interpreter, Tracer, get_aval, using
+from .errors import escaped_tracer_error
+from .jaxpr import Var, Lit, Eqn, Jaxpr, dce
+from . import tree_util
+
+
+class StagedTracer(Tracer):
+    """A value known only by its type; it stands for variable `var` of the program."""
+    __slots__ = ("aval", "var")
+
+    def __init__(self, interp, var):
+        self._interp, self.var, self.aval = interp, var, var.aval
+
+
+class StagingInterpreter(Interpreter):
+    def __init__(self, parent):
+        self.parent = parent
+        self.eqns = []
+        self.const_vars = {}          # id(value) -> (Var, value)
+
+    def new_arg(self, aval):
+        return StagedTracer(self, Var(aval))
+
+    def process(self, prim, args, params):
+        for a in args:
+            if type(a) is StagedTracer and a._interp is self:
+                break
+        else:
+            return self.parent.process(prim, args, params)
+        out_aval = prim.abstract_eval(*[get_aval(a) for a in args], **params)
+        invars = [self.var_of(a) for a in args]
+        if prim.multiple_results:
+            outs = [StagedTracer(self, Var(av)) for av in out_aval]
+        else:
+            outs = [StagedTracer(self, Var(out_aval))]
+        self.eqns.append(Eqn(prim, invars, [t.var for t in outs], params))
+        return outs if prim.multiple_results else outs[0]
+
+    def var_of(self, x):
+        """The program variable or literal that stands for `x` (capturing constants)."""
+        if type(x) is StagedTracer and x._interp is self:
+            return x.var
+        if isinstance(x, Tracer):
+            if not x._interp.alive:
+                raise escaped_tracer_error(x)
+        elif np.ndim(x) == 0:
+            return Lit(x)
+        entry = self.const_vars.get(id(x))
+        if entry is None:
+            entry = self.const_vars[id(x)] = (Var(get_aval(x)), x)
+        return entry[0]
+
+    def build(self, in_tracers, outs):
+        """The program from `in_tracers` to `outs` (constants become constvars)."""
+        outvars = [self.var_of(o) for o in outs]
+        consts = list(self.const_vars.values())
+        jaxpr = Jaxpr([v for v, _ in consts], [c for _, c in consts],
+                      [t.var for t in in_tracers], self.eqns, outvars)
+        return dce(jaxpr)
+
+
+def trace_to_jaxpr(fun, avals):
+    """Stage `fun` (taking and returning flat lists) on arguments of types `avals`."""
+    from .core import current_interpreter
+    interp = StagingInterpreter(current_interpreter())
+    with using(interp):
+        ins = [interp.new_arg(a) for a in avals]
+        outs = fun(*ins)
+        return interp.build(ins, outs)
+
+
+def make_jaxpr(fun, static_argnums=()):
+    """Return a function that traces `fun` on example arguments and returns its `Jaxpr`.
+
+    >>> import fxad
+    >>> print(fxad.make_jaxpr(lambda a, b: 3.0 * a + b)(1.0, 2.0))
+    { lambda ; a:f64[] b:f64[]. let
+        c:f64[] = mul 3.0 a
+        d:f64[] = add c b
+      in (d,) }
+    """
+    static_argnums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
+
+    @functools.wraps(fun)
+    def traced(*args, **kwargs):
+        dyn_idx = [i for i in range(len(args)) if i not in static_argnums]
+        leaves, in_tree = tree_util.tree_flatten([args[i] for i in dyn_idx])
+
+        def flat_fun(*flat):
+            full = list(args)
+            for i, a in zip(dyn_idx, tree_util.tree_unflatten(in_tree, flat)):
+                full[i] = a
+            return tree_util.tree_leaves(fun(*full, **kwargs))
+
+        return trace_to_jaxpr(flat_fun, [get_aval(x) for x in leaves])
+
+    return traced
