@@ -92,42 +92,59 @@ def linearize_flat(fun, primals):
                  for _, t in pairs]
         zeros = lambda p: np.zeros(get_aval(p).shape, get_aval(p).dtype)
         jaxpr = staging.build(t_in, [zeros(p) if t is None else t
-                                     for (p, _), t in zip(pairs, t_out)])
+                                     for (p, _), t in zip(pairs, t_out)], prune=False)
     return [p for p, _ in pairs], jaxpr
 
 
-def backward_pass(jaxpr, cts_out):
+def backward_pass(jaxpr, cts_out, consume=False):
     """Transpose the linear program `jaxpr`: cotangents of its inputs from cotangents of
     its outputs (None = zero). Runs through the current interpreter, so it can be
-    differentiated again."""
+    differentiated again. With `consume`, each constant (residual) is released after its
+    last use, so large arrays' memory is reused at once; `jaxpr` can then not run again."""
     consts = dict(zip(jaxpr.constvars, jaxpr.consts))
+    release = {}
+    if consume:
+        jaxpr.consts.clear()
+        seen = set()
+        for eqn in jaxpr.eqns:                       # first use = last use going backward
+            for v in eqn.invars:
+                if type(v) is Var and v in consts and v not in seen:
+                    seen.add(v)
+                    release.setdefault(eqn, []).append(v)
     ct_env = {}
 
     def accumulate(v, ct):
-        if ct is None or type(v) is not Var or v in consts:
-            return
-        old = ct_env.get(v)
-        ct_env[v] = ct if old is None else add_any(old, ct)
-
-    def arg(v):
-        if type(v) is Lit:
-            return v.val
-        return consts[v] if v in consts else UndefinedPrimal(v.aval)
+        if ct is not None and type(v) is Var and v not in consts:
+            old = ct_env.get(v)
+            ct_env[v] = ct if old is None else add_any(old, ct)
 
     for v, ct in zip(jaxpr.outvars, cts_out):
         accumulate(v, ct)
     for eqn in reversed(jaxpr.eqns):
-        cts = [ct_env.pop(v, None) for v in eqn.outvars]
-        if all(ct is None for ct in cts):
-            continue
-        ct = cts if eqn.prim.multiple_results else cts[0]
-        if eqn.prim.transpose is None:
-            raise NotImplementedError(f"Reverse mode through `{eqn.prim}` is not supported "
-                                      "(it has no transpose rule); use `fxad.jvp` instead.")
-        cts_in = eqn.prim.transpose(ct, *map(arg, eqn.invars), **eqn.params)
+        cts_in = _transpose_eqn(eqn, ct_env, consts)
+        for v in release.get(eqn, ()):
+            del consts[v]
         for v, ct_in in zip(eqn.invars, cts_in):
             accumulate(v, ct_in)
     return [ct_env.get(v) for v in jaxpr.invars]
+
+
+def _transpose_eqn(eqn, ct_env, consts):
+    """Cotangents of `eqn`'s inputs (empty when no cotangent reaches its outputs)."""
+    if eqn.prim.multiple_results:
+        ct = [ct_env.pop(v, None) for v in eqn.outvars]
+        if all(c is None for c in ct):
+            return ()
+    else:
+        ct = ct_env.pop(eqn.outvars[0], None)
+        if ct is None:
+            return ()
+    if eqn.prim.transpose is None:
+        raise NotImplementedError(f"Reverse mode through `{eqn.prim}` is not supported "
+                                  "(it has no transpose rule); use `fxad.jvp` instead.")
+    args = [v.val if type(v) is Lit else consts[v] if v in consts else UndefinedPrimal(v.aval)
+            for v in eqn.invars]
+    return eqn.prim.transpose(ct, *args, **eqn.params)
 
 
 def add_any(x, y):

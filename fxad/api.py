@@ -175,6 +175,11 @@ def vjp(fun, *primals, has_aux=False):
     >>> vjp_fn(np.array([1.0, 10.0]))
     (array([ 2., 20.]),)
     """
+    return _vjp(fun, primals, has_aux)
+
+
+def _vjp(fun, primals, has_aux, consume=False):
+    """`vjp`; with `consume`, `vjp_fn` may run only once and frees residuals as it goes."""
     leaves, in_tree, diff_idx, out, jaxpr, store = _linearize(fun, primals, has_aux)
     out_tree = store["out_tree"]
     out_avals = [get_aval(o) for o in out]
@@ -193,7 +198,7 @@ def vjp(fun, *primals, has_aux=False):
             if not isinstance(c, Tracer) and get_aval(c).dtype != aval.dtype:
                 c = np.asarray(c, aval.dtype)[()]
             cts.append(c if is_float(aval.dtype) else None)
-        cts_in = ad.backward_pass(jaxpr, cts)
+        cts_in = ad.backward_pass(jaxpr, cts, consume)
         grads = [_zeros(x) for x in leaves]
         for i, g in zip(diff_idx, cts_in):
             if g is not None:
@@ -245,7 +250,7 @@ def value_and_grad(fun, argnums=0, has_aux=False):
                 full[i] = a
             return fun(*full, **kwargs)
 
-        result = vjp(f, *[args[i] for i in nums], has_aux=has_aux)
+        result = _vjp(f, [args[i] for i in nums], has_aux, consume=True)
         out, vjp_fn = result[0], result[1]
         aval = get_aval(out) if isinstance(out, (Tracer, np.ndarray, np.generic,
                                                  float, int)) else None

@@ -37,14 +37,17 @@ class StagingInterpreter(Interpreter):
                 break
         else:
             return self.parent.process(prim, args, params)
-        out_aval = prim.abstract_eval(*[get_aval(a) for a in args], **params)
-        invars = [self.var_of(a) for a in args]
+        out_aval = prim.abstract_eval(*[a.aval if type(a) is StagedTracer else get_aval(a)
+                                        for a in args], **params)
+        invars = [a.var if type(a) is StagedTracer and a._interp is self else self.var_of(a)
+                  for a in args]
         if prim.multiple_results:
             outs = [StagedTracer(self, Var(av)) for av in out_aval]
-        else:
-            outs = [StagedTracer(self, Var(out_aval))]
-        self.eqns.append(Eqn(prim, invars, [t.var for t in outs], params))
-        return outs if prim.multiple_results else outs[0]
+            self.eqns.append(Eqn(prim, invars, [t.var for t in outs], params))
+            return outs
+        out = StagedTracer(self, Var(out_aval))
+        self.eqns.append(Eqn(prim, invars, [out.var], params))
+        return out
 
     def var_of(self, x):
         """The program variable or literal that stands for `x` (capturing constants)."""
@@ -60,13 +63,14 @@ class StagingInterpreter(Interpreter):
             entry = self.const_vars[id(x)] = (Var(get_aval(x)), x)
         return entry[0]
 
-    def build(self, in_tracers, outs):
-        """The program from `in_tracers` to `outs` (constants become constvars)."""
+    def build(self, in_tracers, outs, prune=True):
+        """The program from `in_tracers` to `outs` (constants become constvars); `prune`
+        drops equations the outputs do not need."""
         outvars = [self.var_of(o) for o in outs]
         consts = list(self.const_vars.values())
         jaxpr = Jaxpr([v for v, _ in consts], [c for _, c in consts],
                       [t.var for t in in_tracers], self.eqns, outvars)
-        return dce(jaxpr)
+        return dce(jaxpr) if prune else jaxpr
 
 
 def trace_to_jaxpr(fun, avals):

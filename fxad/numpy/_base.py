@@ -59,14 +59,21 @@ def _weak_fits(x, dtype):
 def promote(*xs, to_float=False):
     """Operands converted to one dtype (float64 or wider if `to_float`) and one shape,
     except that rank-0 operands stay rank-0 (primitives broadcast those themselves)."""
-    xs = [x if hasattr(x, "dtype") or isinstance(x, _PY_SCALARS) else np.asarray(x)
-          for x in xs]
-    strong = [x.dtype for x in xs if not isinstance(x, _PY_SCALARS)]
-    dtype = strong[0] if strong else None
-    if dtype is None or any(d != dtype for d in strong) or not all(
-            _weak_fits(x, dtype) for x in xs if isinstance(x, _PY_SCALARS)):
+    dtype, weak, uniform = None, False, True
+    for x in xs:
+        if isinstance(x, _PY_SCALARS):
+            weak = True
+        elif not hasattr(x, "dtype"):
+            return promote(*[np.asarray(x) if isinstance(x, (list, tuple)) else x
+                             for x in xs], to_float=to_float)
+        elif dtype is None:
+            dtype = x.dtype
+        elif x.dtype != dtype:
+            uniform = False
+    if dtype is None or not uniform or (weak and not all(
+            _weak_fits(x, dtype) for x in xs if isinstance(x, _PY_SCALARS))):
         dtype = result_type(*xs)
-    if to_float and not is_float(dtype):
+    if to_float and dtype.kind not in "fc":
         dtype = np.dtype(np.float64)
     out, shapes = [], []
     for x in xs:
@@ -77,22 +84,25 @@ def promote(*xs, to_float=False):
         out.append(x)
         shapes.append(x.shape)
     shape = shapes[0]
-    if any(s != shape for s in shapes):
-        try:
-            shape = np.broadcast_shapes(*shapes)
-        except ValueError:
-            raise ValueError("operands could not be broadcast together with shapes "
-                             + " ".join(str(s) for s in shapes)) from None
-        out = [x if not s or s == shape else
-               broadcast_in_dim(x, shape, range(len(shape) - len(s), len(shape)))
-               for x, s in zip(out, shapes)]
-    return out
+    for s in shapes:
+        if s != shape:
+            break
+    else:
+        return out
+    try:
+        shape = np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise ValueError("operands could not be broadcast together with shapes "
+                         + " ".join(str(s) for s in shapes)) from None
+    return [x if not s or s == shape else
+            broadcast_in_dim(x, shape, range(len(shape) - len(s), len(shape)))
+            for x, s in zip(out, shapes)]
 
 
 def to_float(x):
     """`x` converted to float64 unless it already has a float dtype."""
     x = asarray(x)
-    return x if is_float(get_aval(x).dtype) else ew.convert_element_type(x, np.float64)
+    return x if x.dtype.kind in "fc" else ew.convert_element_type(x, np.float64)
 
 
 def normalize_axis(axis, ndim):

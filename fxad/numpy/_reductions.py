@@ -1,4 +1,6 @@
 """Reductions and scans in `fxad.numpy`: sum, mean, prod, max, min, var, std, cumsum..."""
+import builtins
+
 import numpy as np
 
 from ..core import get_aval
@@ -54,7 +56,7 @@ def var(a, axis=None, dtype=None, ddof=0, keepdims=False):
     """Variance over `axis`, with `ddof` delta degrees of freedom."""
     a, shape, axes = _prepare(a, axis, dtype)
     a = to_float(a)
-    centered = ew.sub(a, mean(a, axes, keepdims=True))
+    centered = ew.sub(*promote(a, mean(a, axes, keepdims=True)))
     total = st.reduce_sum(ew.mul(centered, centered), axes)
     return _keep(ew.div(total, ew.const(a, _count(shape, axes) - ddof)), shape, axes, keepdims)
 
@@ -67,7 +69,7 @@ def std(a, axis=None, dtype=None, ddof=0, keepdims=False):
 def _extremum(reduce, name):
     def fn(a, axis=None, keepdims=False):
         a, shape, axes = _prepare(a, axis, None)
-        if any(shape[i] == 0 for i in axes):
+        if builtins.any(shape[i] == 0 for i in axes):
             raise ValueError(f"zero-size array to reduction operation {name} which has no "
                              "identity")
         return _keep(reduce(a, axes), shape, axes, keepdims)

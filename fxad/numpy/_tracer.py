@@ -71,7 +71,7 @@ def install(fnp):
     def __array_function__(self, func, types, args, kwargs):
         fn = dispatch.get(func)
         if fn is None:
-            raise _unsupported(f"numpy.{func.__name__}")
+            raise _unsupported(f"{func.__module__}.{func.__name__}")
         return fn(*args, **kwargs)
 
     Tracer.__array_ufunc__ = __array_ufunc__

@@ -51,7 +51,7 @@ def defjvp(prim, *rules):
 
 def full_shape(x, like):
     """Broadcast a rank-0 `x` to the shape of `like` (tangents must have the output's shape)."""
-    shape = like.shape if isinstance(like, np.ndarray) else get_aval(like).shape
+    shape = like.shape
     if x.shape == shape:
         return x
     from .structural import broadcast_in_dim
