@@ -10,7 +10,7 @@ import numpy as np
 
 from . import ad, tree_util
 from .core import Tracer, get_aval, is_float, current_interpreter, _current
-from .jaxpr import eval_jaxpr
+from .jaxpr import Jaxpr, eval_jaxpr, dce
 from .primitives.elementwise import stop_gradient_p
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "linearize", "stop_gradient", "no_grad"]
@@ -43,26 +43,33 @@ def _zeros(x):
 
 
 def _flatten_fun(fun, in_tree, has_aux=False):
-    """`fun` on pytrees -> a function on flat leaves returning flat leaves.
-    Records the output structure (and aux) in the returned `store` dict."""
+    """`fun` on pytrees -> a function on flat leaves returning the output's leaves followed
+    by the aux leaves. Their structures land in the returned `store` dict."""
     store = {}
 
     def flat_fun(*leaves):
         out = fun(*tree_util.tree_unflatten(in_tree, leaves))
+        aux = None
         if has_aux:
             if not (isinstance(out, (tuple, list)) and len(out) == 2):
                 raise TypeError("has_aux=True requires the function to return a pair "
                                 f"(output, aux), got {type(out).__name__}")
-            out, store["aux"] = out
+            out, aux = out
         out_leaves, store["out_tree"] = tree_util.tree_flatten(out)
-        return [_as_value(o) for o in out_leaves]
+        aux_leaves, store["aux_tree"] = tree_util.tree_flatten(aux)
+        store["n_out"] = len(out_leaves)
+        return [_as_value(o) for o in out_leaves + aux_leaves]
 
     return flat_fun, store
 
 
-def _aux_out(store):
-    leaves, tree = tree_util.tree_flatten(store["aux"])
-    return tree_util.tree_unflatten(tree, [_to_output(x) for x in leaves])
+def _split_outputs(store, leaves, has_aux):
+    """(output pytree, aux pytree) from the flat leaves `flat_fun` returned."""
+    n = store["n_out"]
+    out = tree_util.tree_unflatten(store["out_tree"], [_to_output(o) for o in leaves[:n]])
+    if not has_aux:
+        return out, None
+    return out, tree_util.tree_unflatten(store["aux_tree"], [_to_output(a) for a in leaves[n:]])
 
 
 def _split_differentiable(leaves):
@@ -102,13 +109,12 @@ def jvp(fun, primals, tangents, has_aux=False):
                         f"{p_tree} and {t_tree}")
     p_leaves = [_as_value(p) for p in p_leaves]
     t_leaves = [_check_tangent(p, t) for p, t in zip(p_leaves, t_leaves)]
-    flat_fun, store = _flatten_fun(lambda *a: fun(*a), p_tree, has_aux)
+    flat_fun, store = _flatten_fun(fun, p_tree, has_aux)
     out, t_out = ad.jvp_flat(flat_fun, p_leaves, t_leaves)
-    out = [_to_output(o) for o in out]
-    t_out = [_to_output(_zeros(o) if t is None else t) for o, t in zip(out, t_out)]
-    result = (tree_util.tree_unflatten(store["out_tree"], out),
-              tree_util.tree_unflatten(store["out_tree"], t_out))
-    return result + (_aux_out(store),) if has_aux else result
+    t_out = [_zeros(o) if t is None else t for o, t in zip(out, t_out)]
+    out, aux = _split_outputs(store, out, has_aux)
+    t_out, _ = _split_outputs(store, t_out, False)
+    return (out, t_out, aux) if has_aux else (out, t_out)
 
 
 def _check_tangent(p, t):
@@ -151,7 +157,9 @@ def linearize(fun, *primals, has_aux=False):
     (8.0, 12.0)
     """
     leaves, in_tree, diff_idx, out, jaxpr, store = _linearize(fun, primals, has_aux)
-    out_tree = store["out_tree"]
+    n_out = store["n_out"]
+    jaxpr = dce(Jaxpr(jaxpr.constvars, jaxpr.consts, jaxpr.invars, jaxpr.eqns,
+                      jaxpr.outvars[:n_out]))
 
     def f_jvp(*tangents):
         t_leaves, t_tree = tree_util.tree_flatten(tuple(tangents))
@@ -159,11 +167,10 @@ def linearize(fun, *primals, has_aux=False):
             raise TypeError(f"linearize: tangents must have the structure of the primals, "
                             f"{in_tree}; got {t_tree}")
         ts = [_check_tangent(leaves[i], t_leaves[i]) for i in diff_idx]
-        return tree_util.tree_unflatten(out_tree, [_to_output(t)
-                                                   for t in eval_jaxpr(jaxpr, *ts)])
+        return _split_outputs(store, eval_jaxpr(jaxpr, *ts), False)[0]
 
-    result = tree_util.tree_unflatten(out_tree, [_to_output(o) for o in out]), f_jvp
-    return result + (_aux_out(store),) if has_aux else result
+    out, aux = _split_outputs(store, out, has_aux)
+    return (out, f_jvp, aux) if has_aux else (out, f_jvp)
 
 
 def vjp(fun, *primals, has_aux=False):
@@ -181,8 +188,8 @@ def vjp(fun, *primals, has_aux=False):
 def _vjp(fun, primals, has_aux, consume=False):
     """`vjp`; with `consume`, `vjp_fn` may run only once and frees residuals as it goes."""
     leaves, in_tree, diff_idx, out, jaxpr, store = _linearize(fun, primals, has_aux)
-    out_tree = store["out_tree"]
-    out_avals = [get_aval(o) for o in out]
+    out_tree, n_out, n_aux = store["out_tree"], store["n_out"], len(out) - store["n_out"]
+    out_avals = [get_aval(o) for o in out[:n_out]]
 
     def vjp_fn(ct):
         ct_leaves, ct_tree = tree_util.tree_flatten(ct)
@@ -198,15 +205,15 @@ def _vjp(fun, primals, has_aux, consume=False):
             if not isinstance(c, Tracer) and get_aval(c).dtype != aval.dtype:
                 c = np.asarray(c, aval.dtype)[()]
             cts.append(c if is_float(aval.dtype) else None)
-        cts_in = ad.backward_pass(jaxpr, cts, consume)
+        cts_in = ad.backward_pass(jaxpr, cts + [None] * n_aux, consume)
         grads = [_zeros(x) for x in leaves]
         for i, g in zip(diff_idx, cts_in):
             if g is not None:
                 grads[i] = g
         return tree_util.tree_unflatten(in_tree, [_to_output(g) for g in grads])
 
-    result = tree_util.tree_unflatten(out_tree, [_to_output(o) for o in out]), vjp_fn
-    return result + (_aux_out(store),) if has_aux else result
+    out, aux = _split_outputs(store, out, has_aux)
+    return (out, vjp_fn, aux) if has_aux else (out, vjp_fn)
 
 
 # --------------------------------------------------------------------------- grad

@@ -63,7 +63,7 @@ def eval_jaxpr(jaxpr, *args):
 
     >>> import fxad
     >>> jaxpr = fxad.make_jaxpr(lambda x: x * 2.0 + 1.0)(3.0)
-    >>> eval_jaxpr(jaxpr, 5.0)
+    >>> [float(y) for y in eval_jaxpr(jaxpr, 5.0)]
     [11.0]
     """
     if len(args) != len(jaxpr.invars):
