@@ -11,8 +11,9 @@ from . import tree_util, errors, lax
 from .api import grad, value_and_grad, vjp, jvp, linearize, stop_gradient, no_grad
 from .jaxpr import Jaxpr, eval_jaxpr
 from .staging import make_jaxpr
+from .jit import jit
 
 __version__ = "0.1.0"
 
-__all__ = ["grad", "value_and_grad", "vjp", "jvp", "linearize", "stop_gradient", "no_grad",
+__all__ = ["jit", "grad", "value_and_grad", "vjp", "jvp", "linearize", "stop_gradient", "no_grad",
            "make_jaxpr", "eval_jaxpr", "Jaxpr", "tree_util", "errors", "lax", "numpy"]

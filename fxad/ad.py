@@ -24,7 +24,7 @@ class JVPTracer(Tracer):
     shape = property(lambda self: self.primal.shape)
     dtype = property(lambda self: self.primal.dtype)
 
-    def concrete_value(self):
+    def concrete_value(self, what):
         return self.primal
 
 

@@ -11,8 +11,7 @@ import contextvars
 
 import numpy as np
 
-from .errors import (ConcretizationTypeError, concretization_error, array_conversion_error,
-                     escaped_tracer_error)
+from .errors import concretization_error, array_conversion_error, escaped_tracer_error
 
 # --------------------------------------------------------------------------- avals
 
@@ -186,17 +185,15 @@ class Tracer:
     ndim = property(lambda self: self.aval.ndim)
     size = property(lambda self: self.aval.size)
 
-    def concrete_value(self):
-        """The concrete NumPy value behind this tracer, or a ConcretizationTypeError."""
-        raise concretization_error(self.aval, "This operation")
+    def concrete_value(self, what):
+        """The value one level down (concrete or another tracer), or a
+        ConcretizationTypeError saying that `what` needs a concrete value."""
+        raise concretization_error(self.aval, what)
 
     def _concrete(self, what):
         x = self
-        try:
-            while isinstance(x, Tracer):
-                x = x.concrete_value()
-        except ConcretizationTypeError:
-            raise concretization_error(self.aval, what) from None
+        while isinstance(x, Tracer):
+            x = x.concrete_value(what)
         return x
 
     def __bool__(self):

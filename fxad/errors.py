@@ -17,9 +17,11 @@ class UnexpectedTracerError(FxadError):
     """A traced value was used after the transform that created it had finished."""
 
 
-def concretization_error(aval, what):
+def concretization_error(aval, what, depends_on=()):
+    source = (f" It depends on the argument(s) {', '.join(depends_on)}." if depends_on else "")
     return ConcretizationTypeError(
-        f"{what} needs a concrete value, but got an abstract traced value of type {aval}. "
+        f"{what} needs a concrete value, but got an abstract traced value of type {aval}."
+        f"{source} "
         "This happens under `fxad.jit` or `make_jaxpr`, where only shapes and dtypes are known. "
         "Use `fxad.numpy.where` or `fxad.lax.cond`/`while_loop` for value-dependent control "
         "flow, or mark the argument static with `static_argnums`.")

@@ -8,8 +8,8 @@ import functools
 
 import numpy as np
 
-from .core import Interpreter, Tracer, get_aval, using
-from .errors import escaped_tracer_error
+from .core import Interpreter, Tracer, get_aval, using, current_interpreter
+from .errors import escaped_tracer_error, concretization_error
 from .jaxpr import Var, Lit, Eqn, Jaxpr, dce
 from . import tree_util
 
@@ -21,15 +21,30 @@ class StagedTracer(Tracer):
     def __init__(self, interp, var):
         self._interp, self.var, self.aval = interp, var, var.aval
 
+    def concrete_value(self, what):
+        raise concretization_error(self.aval, what, self._interp.inputs_feeding(self.var))
+
 
 class StagingInterpreter(Interpreter):
     def __init__(self, parent):
         self.parent = parent
         self.eqns = []
         self.const_vars = {}          # id(value) -> (Var, value)
+        self.arg_names = {}           # input Var -> the user's name for it
 
-    def new_arg(self, aval):
-        return StagedTracer(self, Var(aval))
+    def new_arg(self, aval, name=None):
+        tracer = StagedTracer(self, Var(aval))
+        if name is not None:
+            self.arg_names[tracer.var] = name
+        return tracer
+
+    def inputs_feeding(self, var):
+        """Names of the named inputs that `var` depends on."""
+        needed = {var}
+        for eqn in reversed(self.eqns):
+            if any(v in needed for v in eqn.outvars):
+                needed.update(eqn.invars)
+        return [n for v, n in self.arg_names.items() if v in needed]
 
     def process(self, prim, args, params):
         for a in args:
@@ -73,12 +88,12 @@ class StagingInterpreter(Interpreter):
         return dce(jaxpr) if prune else jaxpr
 
 
-def trace_to_jaxpr(fun, avals):
-    """Stage `fun` (taking and returning flat lists) on arguments of types `avals`."""
-    from .core import current_interpreter
+def trace_to_jaxpr(fun, avals, names=None):
+    """Stage `fun` (taking and returning flat lists) on arguments of types `avals`
+    (`names`, if given, label the inputs in concretization errors)."""
     interp = StagingInterpreter(current_interpreter())
     with using(interp):
-        ins = [interp.new_arg(a) for a in avals]
+        ins = [interp.new_arg(a, n) for a, n in zip(avals, names or [None] * len(avals))]
         outs = fun(*ins)
         return interp.build(ins, outs)
 

@@ -227,8 +227,10 @@ def check_vjp(f, f_vjp, args, atol=None, rtol=None, eps=None, err_msg="VJP", f_j
     if f_jvp is not None:
         _, jt = f_jvp(args, t_eff)
         ip_fwd = _inner(ct, jt)
-        scale = _inner(_abs_tree(ct), _abs_tree(jt)) + _inner(_abs_tree(ct_in),
-                                                              _abs_tree(t_eff))
+        # Rounding errors scale with the sums of absolute terms; the last term is the
+        # floor for derivatives that cancel to zero (taking O(1) Jacobian entries).
+        scale = (_inner(_abs_tree(ct), _abs_tree(jt)) + _inner(_abs_tree(ct_in), _abs_tree(t_eff))
+                 + np.sqrt(_inner(ct, ct) * _inner(t_eff, t_eff)))
         tight = _tight_tolerance(args, out) if user_rtol is None else user_rtol
         if not abs(ip_rev - ip_fwd) <= (user_atol or 0.0) + tight * scale:
             raise AssertionError(
@@ -245,7 +247,9 @@ def check_grads(f, args, order=2, modes=("fwd", "rev"), atol=None, rtol=None, ep
     differences and against `fxad.jvp` by `<ct, J t> == <J^T ct, t>`. With `order > 1`
     the same checks run on the JVP map `(primals, tangents) -> jvp(f, ...)` and on the
     VJP map `args -> vjp_fn(f(args))`, recursively. `args` is a tuple of pytrees;
-    default tolerances and steps depend on the lowest floating-point precision present.
+    default tolerances and steps depend on the lowest floating-point precision among the
+    arguments and results (pass `eps`, `atol`, `rtol` for a function that computes in
+    lower precision inside).
 
     >>> import fxad.numpy as fnp
     >>> check_grads(lambda x, y: fnp.sin(x) * y, (0.5, 2.0), order=2)

@@ -229,16 +229,16 @@ def _max_weight(x, y, gt_or_lt):
 
 max = binary("max", np.maximum,  # noqa: A001
              lambda t, out, x, y: mul(t, _max_weight(x, y, gt)),
-             lambda t, out, x, y: mul(t, _max_weight(y, x, gt)), numba="max({0}, {1})")
+             lambda t, out, x, y: mul(t, _max_weight(y, x, gt)), numba="({0} if {0} >= {1} or {0} != {0} else {1})")
 min = binary("min", np.minimum,  # noqa: A001
              lambda t, out, x, y: mul(t, _max_weight(x, y, lt)),
-             lambda t, out, x, y: mul(t, _max_weight(y, x, lt)), numba="min({0}, {1})")
+             lambda t, out, x, y: mul(t, _max_weight(y, x, lt)), numba="({0} if {0} <= {1} or {0} != {0} else {1})")
 atan2 = binary("atan2", np.arctan2,
                lambda t, out, x, y: mul(t, div(y, add(mul(x, x), mul(y, y)))),
                lambda t, out, x, y: neg(mul(t, div(x, add(mul(x, x), mul(y, y))))),
                numba="np.arctan2({0}, {1})")
 rem = binary("rem", np.remainder, lambda t, out, x, y: t,
-             lambda t, out, x, y: neg(mul(t, floor(div(x, y)))), numba="np.remainder({0}, {1})")
+             lambda t, out, x, y: neg(mul(t, floor(div(x, y)))), numba="{0} % {1}")
 
 # --------------------------------------------------------------------------- no tangent
 
@@ -256,7 +256,8 @@ ge = nondiff("ge", np.greater_equal, 2, np.bool_, numba="{0} >= {1}")
 and_ = nondiff("and", np.bitwise_and, 2, numba="{0} & {1}")
 or_ = nondiff("or", np.bitwise_or, 2, numba="{0} | {1}")
 xor = nondiff("xor", np.bitwise_xor, 2, numba="{0} ^ {1}")
-not_ = nondiff("not", np.invert, 1, numba="~{0}")
+not_ = nondiff("not", np.invert, 1, numba=lambda eqn: "(not {0})" if
+               eqn.invars[0].aval.dtype == np.bool_ else "~{0}")
 is_finite = nondiff("is_finite", np.isfinite, 1, np.bool_, numba="np.isfinite({0})")
 
 # --------------------------------------------------------------------------- select, casts
@@ -305,7 +306,9 @@ convert_element_type_p = Primitive("convert_element_type")
 convert_element_type_p.nargs = 1
 convert_element_type_p.impl = lambda x, new_dtype: np.asarray(x).astype(new_dtype)[()]
 convert_element_type_p.abstract_eval = lambda x, new_dtype: ShapedArray(x.shape, new_dtype)
-convert_element_type_p.numba = "{new_dtype}({0})"
+convert_element_type_p.numba = lambda eqn: (
+    "({0} != 0)" if eqn.params["new_dtype"] == np.bool_ else
+    f"np.{eqn.params['new_dtype'].name}({{0}})")
 
 
 def _convert_jvp(primals, tangents, new_dtype):

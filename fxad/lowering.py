@@ -1,0 +1,375 @@
+"""Lowering a `Jaxpr` to Python + Numba: the fusion plan, kernel source, compilation and
+the kernel cache (in memory and on disk).
+
+Plan: maximal runs of elementwise equations over one iteration shape, with the
+broadcasts that feed them and the reductions they feed, become one generated Numba
+kernel (a loop nest); every other equation runs its NumPy `impl`. A generated Python
+driver calls both in program order. Kernels are named by the hash of their source and
+written to a cache folder (`FXAD_CACHE_DIR`, default `~/.cache/fxad`), so Numba's own
+`cache=True` makes a second process start without recompiling. Numba is imported only here.
+"""
+import hashlib
+import importlib.util
+import os
+import sys
+import tempfile
+
+import numpy as np
+
+from .jaxpr import Var, Lit, dce
+
+REDUCTIONS = {"reduce_sum": "{acc} += {x}",        # accumulator update, NaN-propagating
+              "reduce_max": "{acc} = {x} if {x} > {acc} or {x} != {x} else {acc}",
+              "reduce_min": "{acc} = {x} if {x} < {acc} or {x} != {x} else {acc}"}
+
+
+def _reduction_init(name, dtype):
+    if name == "reduce_sum":
+        return literal(0, dtype)
+    big = np.inf if dtype.kind == "f" else np.iinfo(dtype).max
+    return literal(-big if name == "reduce_max" and dtype.kind == "f" else
+                   np.iinfo(dtype).min if name == "reduce_max" else big, dtype)
+
+
+def _template(eqn):
+    t = eqn.prim.numba
+    return t(eqn) if callable(t) else t
+
+
+def _is_elementwise(eqn):
+    return (not eqn.prim.multiple_results and _template(eqn) is not None
+            and eqn.prim.name not in ("broadcast_in_dim",) and eqn.prim.name not in REDUCTIONS)
+
+
+# --------------------------------------------------------------------------- the plan
+
+
+class Kernel:
+    """A fused group: `uniform` eqns run once before the loop (rank-0 values), `loop`
+    eqns run per element of the iteration `shape`."""
+
+    def __init__(self, shape):
+        self.shape, self.eqns = shape, []
+        self.varying, self.uniform, self.reduced = set(), set(), set()
+
+    def accepts(self, eqn):
+        ins = [v for v in eqn.invars if type(v) is Var]
+        if any(v in self.reduced for v in ins):
+            return False
+        name = eqn.prim.name
+        if name in REDUCTIONS:
+            x = eqn.invars[0]
+            return x.aval.shape == self.shape and x.aval.dtype.kind in "fiu"
+        out = eqn.outvars[0].aval
+        if name == "broadcast_in_dim":
+            return out.shape == self.shape and eqn.invars[0] not in self.varying
+        if not _is_elementwise(eqn):
+            return False
+        if out.shape == ():
+            return all(v.aval.shape == () and v not in self.varying for v in ins)
+        return out.shape == self.shape
+
+    def add(self, eqn):
+        self.eqns.append(eqn)
+        out = eqn.outvars[0]
+        if eqn.prim.name in REDUCTIONS:
+            self.reduced.add(out)
+        elif out.aval.shape == () and self.shape != () and not any(
+                v in self.varying for v in eqn.invars):
+            self.uniform.add(out)
+        else:
+            self.varying.add(out)
+
+    @property
+    def worth_it(self):
+        """A kernel pays when it fuses at least two equations."""
+        return sum(1 for e in self.eqns if e.outvars[0] not in self.uniform) >= 2
+
+
+def plan(jaxpr):
+    """Split `jaxpr.eqns` into steps: `Kernel`s and single equations run by NumPy."""
+    steps, kernel = [], None
+
+    def close():
+        nonlocal kernel
+        if kernel is not None:
+            steps.extend([kernel] if kernel.worth_it else kernel.eqns)
+            kernel = None
+
+    for eqn in jaxpr.eqns:
+        if kernel is not None and kernel.accepts(eqn):
+            kernel.add(eqn)
+            continue
+        close()
+        shape = (eqn.invars[0].aval.shape if eqn.prim.name in REDUCTIONS
+                 else eqn.outvars[0].aval.shape if not eqn.prim.multiple_results else None)
+        candidate = Kernel(shape)
+        if shape is not None and candidate.accepts(eqn):
+            kernel = candidate
+            kernel.add(eqn)
+        else:
+            steps.append(eqn)
+    close()
+    return steps
+
+
+# --------------------------------------------------------------------------- source
+
+
+class _Names:
+    def __init__(self):
+        self.names = {}
+
+    def __call__(self, v):
+        if v not in self.names:
+            n, s = len(self.names), ""
+            while True:
+                s = chr(ord("a") + n % 26) + s
+                n = n // 26 - 1
+                if n < 0:
+                    break
+            self.names[v] = s + "_"
+        return self.names[v]
+
+
+def literal(val, dtype=None):
+    """Source text for a scalar constant, typed like `dtype` (so float32 stays float32)."""
+    val = np.asarray(val)
+    dtype = val.dtype if dtype is None else np.dtype(dtype)
+    if dtype == np.bool_:
+        return repr(bool(val))
+    if dtype.kind in "iu":
+        text = repr(int(val))
+    else:
+        v = float(val)
+        text = ("np.nan" if v != v else "np.inf" if v == np.inf else "-np.inf" if v == -np.inf
+                else repr(v))
+    return text if dtype in (np.float64, np.int64) else f"np.{dtype.name}({text})"
+
+
+def _eqn_comment(eqn, name):
+    from .jaxpr import _pp_param
+    params = " ".join(_pp_param(k, v, None, "") for k, v in eqn.params.items())
+    args = " ".join(repr(v) if type(v) is Lit else name(v) for v in eqn.invars)
+    outs = " ".join(f"{name(v)}:{v.aval}" for v in eqn.outvars)
+    return f"{outs} = {eqn.prim}{'[' + params + ']' if params else ''} {args}"
+
+
+def kernel_source(kernel, used_later):
+    """(function name, source, input vars, output vars) of a fused kernel."""
+    name = _Names()
+    rank = len(kernel.shape)
+    idx = [f"i{d}" for d in range(rank)]
+    produced = {e.outvars[0] for e in kernel.eqns}
+    inputs, seen = [], set()
+    for eqn in kernel.eqns:
+        for v in eqn.invars:
+            if type(v) is Var and v not in produced and v not in seen:
+                seen.add(v)
+                inputs.append(v)
+    outputs = [e.outvars[0] for e in kernel.eqns if e.outvars[0] in used_later]
+    pre, body, post, loads = [], [], [], {}
+
+    def ref(v):
+        if type(v) is Lit:
+            return literal(v.val, v.aval.dtype)
+        if v in produced or v.aval.shape == ():
+            return name(v)
+        if v not in loads:                       # a full-shape input: load it per element
+            loads[v] = f"{name(v)}e"
+            body.append(f"{loads[v]} = {name(v)}[{', '.join(idx)}]")
+        return loads[v]
+
+    for eqn in kernel.eqns:
+        out = eqn.outvars[0]
+        comment = f"  # {_eqn_comment(eqn, name)}"
+        pname = eqn.prim.name
+        if pname == "broadcast_in_dim":
+            x = eqn.invars[0]
+            if x.aval.shape == ():
+                body.append(f"{name(out)} = {ref(x)}{comment}")
+            else:
+                dims = eqn.params["broadcast_dimensions"]
+                sub = [idx[d] if x.aval.shape[i] != 1 else "0" for i, d in enumerate(dims)]
+                body.append(f"{name(out)} = {name(x)}[{', '.join(sub)}]{comment}")
+        elif pname in REDUCTIONS:
+            axes = eqn.params["axes"]
+            kept = [idx[d] for d in range(rank) if d not in axes]
+            dtype = out.aval.dtype
+            init = _reduction_init(pname, dtype)
+            if kept:
+                shape = ", ".join(f"n{d}" for d in range(rank) if d not in axes)
+                pre.append(f"{name(out)} = np.full(({shape},), {init}, np.{dtype.name})")
+                acc = f"{name(out)}[{', '.join(kept)}]"
+            else:
+                pre.append(f"{name(out)} = {init}")
+                acc = name(out)
+            body.append(REDUCTIONS[pname].format(acc=acc, x=ref(eqn.invars[0])) + comment)
+        else:
+            expr = _template(eqn).format(*[ref(v) for v in eqn.invars], **eqn.params)
+            line = f"{name(out)} = {expr}{comment}"
+            (pre if out in kernel.uniform else body).append(line)
+        if out in used_later and out in kernel.varying:
+            body.append(f"{name(out)}o[{', '.join(idx)}] = {name(out)}")
+
+    allocs = [f"{name(v)}o = np.empty(({', '.join(f'n{d}' for d in range(rank))}"
+              f"{',' if rank == 1 else ''}), np.{v.aval.dtype.name})"
+              for v in outputs if v in kernel.varying]
+    results = [f"{name(v)}o" if v in kernel.varying else name(v) for v in outputs]
+    args = ["shape"] + [name(v) for v in inputs]
+    lines = [f"def {{fname}}({', '.join(args)}):",
+             f"    {''.join(f'n{d}, ' for d in range(rank))}= shape" if rank else "    pass"]
+    lines += ["    " + s for s in allocs + pre]
+    indent = "    "
+    for d in range(rank):
+        lines.append(f"{indent}for i{d} in range(n{d}):")
+        indent += "    "
+    lines += [indent + s for s in body]
+    lines.append(f"    return ({', '.join(results)}{',' if len(results) == 1 else ''})")
+    source = "\n".join(lines)
+    digest = hashlib.sha1(source.encode()).hexdigest()[:16]
+    fname = f"kernel_{digest}"
+    return fname, source.replace("{fname}", fname), inputs, outputs
+
+
+# --------------------------------------------------------------------------- compile
+
+_kernels = {}          # function name -> compiled kernel (this process)
+_HEADER = ("# Generated by fxad.lowering: one fused loop nest; do not edit.\n"
+           "import numpy as np\nimport numba\n\n\n"
+           "@numba.njit(cache=True, error_model='numpy', nogil=True)\n")
+
+
+def cache_dir():
+    path = os.environ.get("FXAD_CACHE_DIR") or os.path.join(
+        os.path.expanduser("~"), ".cache", "fxad")
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+def load_kernel(fname, source):
+    """The compiled kernel for `source`: from memory, from the disk cache, or compiled now.
+    The module file is written atomically and never rewritten, so Numba's on-disk cache
+    (keyed by file and timestamp) stays valid across processes."""
+    fn = _kernels.get(fname)
+    if fn is not None:
+        return fn
+    path = os.path.join(cache_dir(), f"{fname}.py")
+    if not os.path.exists(path):
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
+        with os.fdopen(fd, "w") as f:
+            f.write(_HEADER + source + "\n")
+        try:
+            os.link(tmp, path)            # atomic; fails if another process won the race
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
+    modname = f"fxad_{fname}"
+    spec = importlib.util.spec_from_file_location(modname, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[modname] = module               # Numba's disk cache re-imports it by name
+    spec.loader.exec_module(module)
+    fn = _kernels[fname] = getattr(module, fname)
+    return fn
+
+
+class Program:
+    """The driver source and kernels for one jaxpr; `build()` compiles it."""
+
+    def __init__(self, jaxpr):
+        self.jaxpr = jaxpr = dce(jaxpr)
+        self.steps = plan(jaxpr)
+        self.kernels = []                       # (fname, source)
+        self.namespace = {"np": np}
+        name = _Names()
+        later_uses = self._later_uses()
+        lines = [f"def program({', '.join(name(v) for v in jaxpr.invars)}):"]
+        for i, (v, c) in enumerate(zip(jaxpr.constvars, jaxpr.consts)):
+            self.namespace[name(v)] = c
+        for i, step in enumerate(self.steps):
+            if isinstance(step, Kernel):
+                fname, source, ins, outs = kernel_source(step, later_uses[i])
+                self.kernels.append((fname, source))
+                lines.append(f"    # fused kernel: {len(step.eqns)} equations")
+                lhs = "".join(f"{name(v)}, " for v in outs)
+                shape = "(" + "".join(f"{n}, " for n in step.shape) + ")"
+                lines.append(f"    {lhs}= {fname}({shape}, "
+                             f"{', '.join(name(v) for v in ins)})")
+                for v in outs:
+                    if v.aval.shape == ():
+                        self.namespace[f"t_{v.aval.dtype.name}"] = v.aval.dtype.type
+                        lines.append(f"    {name(v)} = t_{v.aval.dtype.name}({name(v)})")
+            else:
+                eqn = step
+                impl = f"impl_{eqn.prim.name}"
+                self.namespace[impl] = eqn.prim.impl
+                args = [literal(v.val, v.aval.dtype) if type(v) is Lit else name(v)
+                        for v in eqn.invars]
+                if eqn.params:
+                    self.namespace[f"params_{i}"] = eqn.params
+                    args.append(f"**params_{i}")
+                lhs = ", ".join(name(v) for v in eqn.outvars)
+                lhs += "," if eqn.prim.multiple_results and len(eqn.outvars) == 1 else ""
+                lines.append(f"    {lhs} = {impl}({', '.join(args)})  "
+                             f"# {_eqn_comment(eqn, name)}")
+        outs = [literal(v.val, v.aval.dtype) if type(v) is Lit else name(v)
+                for v in jaxpr.outvars]
+        lines.append(f"    return [{', '.join(outs)}]")
+        self.source = "\n".join(lines)
+
+    def _later_uses(self):
+        """For each step, the set of vars it defines that later steps or outputs read."""
+        needed = {v for v in self.jaxpr.outvars if type(v) is Var}
+        result = [None] * len(self.steps)
+        for i in range(len(self.steps) - 1, -1, -1):
+            step = self.steps[i]
+            eqns = step.eqns if isinstance(step, Kernel) else [step]
+            result[i] = set(needed)
+            for e in eqns:
+                needed.update(v for v in e.invars if type(v) is Var)
+        return result
+
+    def build(self):
+        for fname, source in self.kernels:
+            self.namespace[fname] = load_kernel(fname, source)
+        exec(compile(self.source, "<fxad program>", "exec"), self.namespace)
+        return self.namespace["program"]
+
+    def __str__(self):
+        return "\n\n".join([self.source] + [s for _, s in self.kernels])
+
+
+def compile_jaxpr(jaxpr):
+    """A Python callable running `jaxpr` (flat arrays in, list of arrays out) compiled."""
+    return Program(jaxpr).build()
+
+
+class Lowered:
+    """What `jit(f).lower(*args)` shows: the program, the fusion plan, the generated code."""
+
+    def __init__(self, jaxpr):
+        self.jaxpr = jaxpr
+        self.program = Program(jaxpr)
+
+    @property
+    def plan(self):
+        lines = []
+        for step in self.program.steps:
+            if isinstance(step, Kernel):
+                lines.append(f"kernel over {step.shape}: "
+                             + ", ".join(e.prim.name for e in step.eqns))
+            else:
+                lines.append(f"numpy: {step.prim.name}")
+        return "\n".join(lines)
+
+    @property
+    def source(self):
+        return str(self.program)
+
+    def compile(self):
+        return self.program.build()
+
+    def __str__(self):
+        return (f"--- program ---\n{self.jaxpr}\n\n--- plan ---\n{self.plan}\n\n"
+                f"--- generated source ---\n{self.source}")
