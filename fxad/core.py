@@ -89,7 +89,9 @@ class Primitive:
     transpose(ct, *args, **params)          -> cts for args     linear primitives only;
                                                                 unknown args are `UndefinedPrimal`
     batch, numba                                                 slots for vmap and jit
+    expands: output larger than inputs (jit stages it rather than fold it into a constant)
     """
+    expands = False
 
     def __init__(self, name, multiple_results=False):
         self.name = name

@@ -156,7 +156,10 @@ def _typed(names, v):
 
 def _pp_param(k, v, names, indent):
     if isinstance(v, Jaxpr):
-        return f"{k}=" + _pp_jaxpr(v, names, indent + "    ").lstrip()
+        return f"{k}=" + _pp_jaxpr(v, _Names(), indent + "      ").lstrip()
+    if isinstance(v, tuple) and v and all(isinstance(j, Jaxpr) for j in v):
+        inner = indent + "      "
+        return f"{k}=(\n" + "\n".join(_pp_jaxpr(j, _Names(), inner) for j in v) + ")"
     if isinstance(v, np.dtype):
         return f"{k}={v.name}"
     return f"{k}={v}"

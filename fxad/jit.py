@@ -8,6 +8,8 @@ wait for Numba. Under another transform (`grad(jit(f))`), `jit` traces through i
 import functools
 import inspect
 
+import numpy as np
+
 from . import tree_util
 from .core import Tracer, get_aval, EVAL, run_in
 from .errors import ConcretizationTypeError
@@ -18,6 +20,7 @@ from .api import _as_value, _to_output
 __all__ = ["jit"]
 
 COMPILE_AFTER_CALLS = 1        # calls served by the interpreter before compiling
+_ARRAY_TYPES = (np.ndarray, np.float64, np.float32, np.int64, np.int32, np.bool_)
 
 
 def _static_tuple(nums):
@@ -110,13 +113,25 @@ def jit(fun, static_argnums=(), static_argnames=()):
             entry = cache[key] = trace(args, kwargs, dyn_pos, dyn_kw, leaves, in_tree)
         return entry, leaves
 
+    fast_cache = {}              # plain positional arrays: (shape, dtype) pairs -> entry
+    simple = not static_argnums and not static_argnames
+
     @functools.wraps(fun)
     def jitted(*args, **kwargs):
-        for leaf in tree_util.tree_leaves((args, kwargs)):
-            if isinstance(leaf, Tracer):              # under another transform: inline
-                return fun(*args, **kwargs)
-        entry, leaves = entry_for(args, kwargs)
+        if simple and not kwargs and all(type(a) in _ARRAY_TYPES for a in args):
+            key = tuple((a.shape, a.dtype) for a in args)
+            entry = fast_cache.get(key)
+            if entry is None:
+                entry = fast_cache[key] = entry_for(args, kwargs)[0]
+            leaves = args
+        else:
+            for leaf in tree_util.tree_leaves((args, kwargs)):
+                if isinstance(leaf, Tracer):          # under another transform: inline
+                    return fun(*args, **kwargs)
+            entry, leaves = entry_for(args, kwargs)
         outs = entry.run(leaves)
+        if entry.out_tree.node_type is None:
+            return _to_output(outs[0])
         return tree_util.tree_unflatten(entry.out_tree, [_to_output(o) for o in outs])
 
     def lower(*args, **kwargs):

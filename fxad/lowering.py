@@ -16,7 +16,7 @@ import tempfile
 
 import numpy as np
 
-from .jaxpr import Var, Lit, dce
+from .jaxpr import Var, Lit, Jaxpr, dce
 
 REDUCTIONS = {"reduce_sum": "{acc} += {x}",        # accumulator update, NaN-propagating
               "reduce_max": "{acc} = {x} if {x} > {acc} or {x} != {x} else {acc}",
@@ -65,7 +65,7 @@ class Kernel:
             return out.shape == self.shape and eqn.invars[0] not in self.varying
         if not _is_elementwise(eqn):
             return False
-        if out.shape == ():
+        if out.shape == () and self.shape != ():
             return all(v.aval.shape == () and v not in self.varying for v in ins)
         return out.shape == self.shape
 
@@ -148,8 +148,9 @@ def literal(val, dtype=None):
 
 
 def _eqn_comment(eqn, name):
-    from .jaxpr import _pp_param
-    params = " ".join(_pp_param(k, v, None, "") for k, v in eqn.params.items())
+    params = " ".join(f"{k}=<program>" if isinstance(v, (Jaxpr, tuple)) and any(
+        isinstance(j, Jaxpr) for j in (v if isinstance(v, tuple) else (v,))) else f"{k}={v}"
+        for k, v in eqn.params.items())
     args = " ".join(repr(v) if type(v) is Lit else name(v) for v in eqn.invars)
     outs = " ".join(f"{name(v)}:{v.aval}" for v in eqn.outvars)
     return f"{outs} = {eqn.prim}{'[' + params + ']' if params else ''} {args}"
@@ -209,13 +210,13 @@ def kernel_source(kernel, used_later):
             expr = _template(eqn).format(*[ref(v) for v in eqn.invars], **eqn.params)
             line = f"{name(out)} = {expr}{comment}"
             (pre if out in kernel.uniform else body).append(line)
-        if out in used_later and out in kernel.varying:
+        if out in used_later and out in kernel.varying and rank:
             body.append(f"{name(out)}o[{', '.join(idx)}] = {name(out)}")
 
     allocs = [f"{name(v)}o = np.empty(({', '.join(f'n{d}' for d in range(rank))}"
               f"{',' if rank == 1 else ''}), np.{v.aval.dtype.name})"
-              for v in outputs if v in kernel.varying]
-    results = [f"{name(v)}o" if v in kernel.varying else name(v) for v in outputs]
+              for v in outputs if v in kernel.varying and rank]
+    results = [f"{name(v)}o" if v in kernel.varying and rank else name(v) for v in outputs]
     args = ["shape"] + [name(v) for v in inputs]
     lines = [f"def {{fname}}({', '.join(args)}):",
              f"    {''.join(f'n{d}, ' for d in range(rank))}= shape" if rank else "    pass"]
@@ -307,7 +308,8 @@ class Program:
                 args = [literal(v.val, v.aval.dtype) if type(v) is Lit else name(v)
                         for v in eqn.invars]
                 if eqn.params:
-                    self.namespace[f"params_{i}"] = eqn.params
+                    self.namespace[f"params_{i}"] = {k: _compiled_programs(v)
+                                                     for k, v in eqn.params.items()}
                     args.append(f"**params_{i}")
                 lhs = ", ".join(name(v) for v in eqn.outvars)
                 lhs += "," if eqn.prim.multiple_results and len(eqn.outvars) == 1 else ""
@@ -340,9 +342,20 @@ class Program:
         return "\n\n".join([self.source] + [s for _, s in self.kernels])
 
 
+def _compiled_programs(param):
+    """Sub-programs of control flow run compiled too."""
+    if isinstance(param, Jaxpr):
+        return compile_jaxpr(param)
+    if isinstance(param, tuple) and param and all(isinstance(p, Jaxpr) for p in param):
+        return tuple(compile_jaxpr(p) for p in param)
+    return param
+
+
 def compile_jaxpr(jaxpr):
     """A Python callable running `jaxpr` (flat arrays in, list of arrays out) compiled."""
-    return Program(jaxpr).build()
+    fn = Program(jaxpr).build()
+    fn.out_avals = jaxpr.out_avals
+    return fn
 
 
 class Lowered:

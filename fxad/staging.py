@@ -26,8 +26,9 @@ class StagedTracer(Tracer):
 
 
 class StagingInterpreter(Interpreter):
-    def __init__(self, parent):
+    def __init__(self, parent, keep_expansions=False):
         self.parent = parent
+        self.keep_expansions = keep_expansions    # stage broadcasts of constants too
         self.eqns = []
         self.const_vars = {}          # id(value) -> (Var, value)
         self.arg_names = {}           # input Var -> the user's name for it
@@ -51,7 +52,9 @@ class StagingInterpreter(Interpreter):
             if type(a) is StagedTracer and a._interp is self:
                 break
         else:
-            return self.parent.process(prim, args, params)
+            if not (self.keep_expansions and prim.expands and not any(
+                    isinstance(a, Tracer) for a in args)):
+                return self.parent.process(prim, args, params)
         out_aval = prim.abstract_eval(*[a.aval if type(a) is StagedTracer else get_aval(a)
                                         for a in args], **params)
         invars = [a.var if type(a) is StagedTracer and a._interp is self else self.var_of(a)
@@ -91,7 +94,7 @@ class StagingInterpreter(Interpreter):
 def trace_to_jaxpr(fun, avals, names=None):
     """Stage `fun` (taking and returning flat lists) on arguments of types `avals`
     (`names`, if given, label the inputs in concretization errors)."""
-    interp = StagingInterpreter(current_interpreter())
+    interp = StagingInterpreter(current_interpreter(), keep_expansions=True)
     with using(interp):
         ins = [interp.new_arg(a, n) for a, n in zip(avals, names or [None] * len(avals))]
         outs = fun(*ins)

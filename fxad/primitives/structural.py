@@ -55,6 +55,7 @@ def _broadcast_transpose(ct, x, shape, broadcast_dimensions):
 broadcast_in_dim_p = _prim("broadcast_in_dim", _broadcast_impl, _broadcast_aval)
 linear_jvp(broadcast_in_dim_p)
 broadcast_in_dim_p.transpose = _broadcast_transpose
+broadcast_in_dim_p.expands = True
 
 
 def broadcast_in_dim(x, shape, broadcast_dimensions):
