@@ -8,6 +8,7 @@ from .core import (Interpreter, Tracer, UndefinedPrimal, get_aval, is_float, usi
                    current_interpreter, _current)
 from .jaxpr import Var, Lit
 from .staging import StagingInterpreter
+from .errors import ConcretizationTypeError
 
 
 class JVPTracer(Tracer):
@@ -24,8 +25,14 @@ class JVPTracer(Tracer):
     shape = property(lambda self: self.primal.shape)
     dtype = property(lambda self: self.primal.dtype)
 
-    def concrete_value(self, what):
+    def primal_value(self):
         return self.primal
+
+    def concrete_value(self, what):
+        raise ConcretizationTypeError(
+            f"{what} would silently drop the derivative of a value being differentiated "
+            f"({self.aval}). Keep the computation in fxad.numpy / fxad.lax, or apply "
+            "fxad.stop_gradient first if dropping the derivative is intended.")
 
 
 class JVPInterpreter(Interpreter):

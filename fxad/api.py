@@ -52,8 +52,9 @@ def _flatten_fun(fun, in_tree, has_aux=False):
         aux = None
         if has_aux:
             if not (isinstance(out, (tuple, list)) and len(out) == 2):
+                got = "an array" if isinstance(out, Tracer) else f"a {type(out).__name__}"
                 raise TypeError("has_aux=True requires the function to return a pair "
-                                f"(output, aux), got {type(out).__name__}")
+                                f"(output, aux), but it returned {got}")
             out, aux = out
         out_leaves, store["out_tree"] = tree_util.tree_flatten(out)
         aux_leaves, store["aux_tree"] = tree_util.tree_flatten(aux)
@@ -266,8 +267,8 @@ def value_and_grad(fun, argnums=0, has_aux=False):
                     else f"a {type(out).__name__}")
             raise TypeError(
                 f"grad requires {name} to return a float scalar, but it returned {what}. "
-                "Reduce it to a scalar (e.g. .sum()), or use fxad.vjp / fxad.jacrev for "
-                "non-scalar outputs.")
+                "Reduce it to a scalar (e.g. .sum()), or use fxad.vjp (reverse mode) or "
+                "fxad.jvp (forward mode) for non-scalar outputs.")
         g = vjp_fn(np.ones((), aval.dtype)[()])
         g = g[0] if isinstance(argnums, int) else g
         return ((out, result[2]), g) if has_aux else (out, g)

@@ -145,6 +145,15 @@ EVAL = EvalInterpreter()
 _current = contextvars.ContextVar("fxad_interpreter", default=EVAL)
 
 
+def concrete_or_none(x):
+    """The concrete value under any number of tracers, or None if it is only abstract."""
+    while isinstance(x, Tracer):
+        x = x.primal_value()
+        if x is None:
+            return None
+    return x
+
+
 def current_interpreter():
     return _current.get()
 
@@ -187,9 +196,13 @@ class Tracer:
     ndim = property(lambda self: self.aval.ndim)
     size = property(lambda self: self.aval.size)
 
+    def primal_value(self):
+        """The value one level down (concrete or another tracer), or None if abstract."""
+        return None
+
     def concrete_value(self, what):
-        """The value one level down (concrete or another tracer), or a
-        ConcretizationTypeError saying that `what` needs a concrete value."""
+        """Like `primal_value`, but for a user-level conversion (`what`): raises a
+        ConcretizationTypeError where the value is abstract or carries derivatives."""
         raise concretization_error(self.aval, what)
 
     def _concrete(self, what):

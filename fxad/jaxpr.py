@@ -67,7 +67,7 @@ def eval_jaxpr(jaxpr, *args):
     [11.0]
     """
     if len(args) != len(jaxpr.invars):
-        raise TypeError(f"eval_jaxpr: program takes {len(jaxpr.invars)} arguments, "
+        raise TypeError(f"eval_jaxpr: the program takes {len(jaxpr.invars)} argument(s), "
                         f"got {len(args)}")
     env = dict(zip(jaxpr.constvars, jaxpr.consts))
     env.update(zip(jaxpr.invars, args))

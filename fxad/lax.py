@@ -11,7 +11,7 @@ from .primitives.elementwise import (  # noqa: F401
     neg, add, sub, mul, div, sin, cos, tan, asin, acos, atan, sinh, cosh, tanh, asinh, acosh,
     atanh, exp, exp2, expm1, log, log2, log10, log1p, sqrt, cbrt, abs, integer_pow, pow, max,
     min, atan2, rem, sign, floor, ceil, round, floor_divide, eq, ne, lt, le, gt, ge, select,
-    convert_element_type, is_finite)
+    convert_element_type, is_finite, and_, or_, xor, not_, stop_gradient_p)
 from .primitives.structural import (  # noqa: F401
     broadcast_in_dim, reshape, transpose, reduce_sum, reduce_max, reduce_min, argmax, argmin,
     cumsum, concatenate, gather, scatter_add, einsum, IndexSpec)
@@ -19,18 +19,10 @@ from .primitives.control_flow import cond_p, while_p, scan_p, trace_closed  # no
 from . import tree_util as _tu                                          # noqa: E402
 from .core import Tracer as _Tracer, get_aval as _get_aval              # noqa: E402
 from .jaxpr import Jaxpr as _Jaxpr, Var as _Var                         # noqa: E402
-from .errors import ConcretizationTypeError as _ConcretizationTypeError  # noqa: E402
 import numpy as _np                                                     # noqa: E402
 
 
-def _concrete_or_none(x):
-    """The concrete value of `x`, or None when it is only abstract (under jit)."""
-    if not isinstance(x, _Tracer):
-        return x
-    try:
-        return x._concrete("")
-    except _ConcretizationTypeError:
-        return None
+from .core import concrete_or_none as _concrete_or_none              # noqa: E402
 
 
 def _all_concrete(tree):

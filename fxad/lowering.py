@@ -86,8 +86,12 @@ class Kernel:
         return sum(1 for e in self.eqns if e.outvars[0] not in self.uniform) >= 2
 
 
+MERGE = os.environ.get("FXAD_MERGE", "0") == "1"
+
+
 def plan(jaxpr):
-    """Split `jaxpr.eqns` into steps: `Kernel`s and single equations run by NumPy."""
+    """Split `jaxpr.eqns` into steps: lists of `Kernel`s (one fused function each) and
+    single equations run by their NumPy `impl`."""
     steps, kernel = [], None
 
     def close():
@@ -110,7 +114,13 @@ def plan(jaxpr):
         else:
             steps.append(eqn)
     close()
-    return steps
+    merged = []                      # consecutive kernels share one compiled function
+    for step in steps:
+        if isinstance(step, Kernel) and MERGE and merged and isinstance(merged[-1], list):
+            merged[-1].append(step)
+        else:
+            merged.append([step] if isinstance(step, Kernel) else step)
+    return merged
 
 
 # --------------------------------------------------------------------------- source
@@ -147,43 +157,40 @@ def literal(val, dtype=None):
     return text if dtype in (np.float64, np.int64) else f"np.{dtype.name}({text})"
 
 
-def _eqn_comment(eqn, name):
+def _eqn_comment(eqn, name, typed=True):
+    """The equation as a comment; kernels omit shapes (`typed=False`) so that one kernel's
+    source, and so its compiled code, serves every shape of the same rank."""
     params = " ".join(f"{k}=<program>" if isinstance(v, (Jaxpr, tuple)) and any(
         isinstance(j, Jaxpr) for j in (v if isinstance(v, tuple) else (v,))) else f"{k}={v}"
-        for k, v in eqn.params.items())
+        for k, v in eqn.params.items() if typed or k != "shape")
     args = " ".join(repr(v) if type(v) is Lit else name(v) for v in eqn.invars)
-    outs = " ".join(f"{name(v)}:{v.aval}" for v in eqn.outvars)
+    outs = " ".join(f"{name(v)}:{v.aval}" if typed else name(v) for v in eqn.outvars)
     return f"{outs} = {eqn.prim}{'[' + params + ']' if params else ''} {args}"
 
 
-def kernel_source(kernel, used_later):
-    """(function name, source, input vars, output vars) of a fused kernel."""
-    name = _Names()
+def _nest(kernel, k, name, arrays, needed):
+    """Source lines of one loop nest (kernel `k` of a fused function). `arrays` maps vars
+    available as whole arrays/scalars to their names (updated with this nest's results);
+    `needed` are the vars read after this nest."""
     rank = len(kernel.shape)
     idx = [f"i{d}" for d in range(rank)]
     produced = {e.outvars[0] for e in kernel.eqns}
-    inputs, seen = [], set()
-    for eqn in kernel.eqns:
-        for v in eqn.invars:
-            if type(v) is Var and v not in produced and v not in seen:
-                seen.add(v)
-                inputs.append(v)
-    outputs = [e.outvars[0] for e in kernel.eqns if e.outvars[0] in used_later]
-    pre, body, post, loads = [], [], [], {}
+    pre, body, loads = [], [], {}
 
     def ref(v):
         if type(v) is Lit:
             return literal(v.val, v.aval.dtype)
         if v in produced or v.aval.shape == ():
-            return name(v)
+            return name(v) if v in produced else arrays[v]
         if v not in loads:                       # a full-shape input: load it per element
             loads[v] = f"{name(v)}e"
-            body.append(f"{loads[v]} = {name(v)}[{', '.join(idx)}]")
+            body.append(f"{loads[v]} = {arrays[v]}[{', '.join(idx)}]")
         return loads[v]
 
+    stored = []
     for eqn in kernel.eqns:
         out = eqn.outvars[0]
-        comment = f"  # {_eqn_comment(eqn, name)}"
+        comment = f"  # {_eqn_comment(eqn, name, typed=False)}"
         pname = eqn.prim.name
         if pname == "broadcast_in_dim":
             x = eqn.invars[0]
@@ -192,7 +199,7 @@ def kernel_source(kernel, used_later):
             else:
                 dims = eqn.params["broadcast_dimensions"]
                 sub = [idx[d] if x.aval.shape[i] != 1 else "0" for i, d in enumerate(dims)]
-                body.append(f"{name(out)} = {name(x)}[{', '.join(sub)}]{comment}")
+                body.append(f"{name(out)} = {arrays[x]}[{', '.join(sub)}]{comment}")
         elif pname in REDUCTIONS:
             axes = eqn.params["axes"]
             kept = [idx[d] for d in range(rank) if d not in axes]
@@ -206,30 +213,50 @@ def kernel_source(kernel, used_later):
                 pre.append(f"{name(out)} = {init}")
                 acc = name(out)
             body.append(REDUCTIONS[pname].format(acc=acc, x=ref(eqn.invars[0])) + comment)
+            arrays[out] = name(out)
         else:
             expr = _template(eqn).format(*[ref(v) for v in eqn.invars], **eqn.params)
-            line = f"{name(out)} = {expr}{comment}"
-            (pre if out in kernel.uniform else body).append(line)
-        if out in used_later and out in kernel.varying and rank:
+            (pre if out in kernel.uniform else body).append(f"{name(out)} = {expr}{comment}")
+            arrays[out] = name(out)
+        if out in needed and out in kernel.varying and rank:
             body.append(f"{name(out)}o[{', '.join(idx)}] = {name(out)}")
-
-    allocs = [f"{name(v)}o = np.empty(({', '.join(f'n{d}' for d in range(rank))}"
-              f"{',' if rank == 1 else ''}), np.{v.aval.dtype.name})"
-              for v in outputs if v in kernel.varying and rank]
-    results = [f"{name(v)}o" if v in kernel.varying and rank else name(v) for v in outputs]
-    args = ["shape"] + [name(v) for v in inputs]
-    lines = [f"def {{fname}}({', '.join(args)}):",
-             f"    {''.join(f'n{d}, ' for d in range(rank))}= shape" if rank else "    pass"]
-    lines += ["    " + s for s in allocs + pre]
-    indent = "    "
+            stored.append(out)
+            arrays[out] = f"{name(out)}o"
+    dims = ", ".join(f"n{d}" for d in range(rank)) + ("," if rank == 1 else "")
+    lines = [f"n{', n'.join(map(str, range(rank)))}, = shape{k}" if rank else ""]
+    lines += [f"{name(v)}o = np.empty(({dims}), np.{v.aval.dtype.name})" for v in stored]
+    lines += pre
+    indent = ""
     for d in range(rank):
         lines.append(f"{indent}for i{d} in range(n{d}):")
         indent += "    "
-    lines += [indent + s for s in body]
-    lines.append(f"    return ({', '.join(results)}{',' if len(results) == 1 else ''})")
-    source = "\n".join(lines)
-    digest = hashlib.sha1(source.encode()).hexdigest()[:16]
-    fname = f"kernel_{digest}"
+    return [l for l in lines if l] + [indent + l for l in body]
+
+
+def kernel_source(kernels, used_later):
+    """(function name, source, input vars, output vars) of one fused function running
+    `kernels` (loop nests) in order; `used_later` = vars read after all of them."""
+    name = _Names()
+    produced = {e.outvars[0] for kern in kernels for e in kern.eqns}
+    inputs = list(dict.fromkeys(v for kern in kernels for e in kern.eqns for v in e.invars
+                                if type(v) is Var and v not in produced))
+    arrays = {v: name(v) for v in inputs}
+    needed_after = []
+    needed = set(used_later)
+    for kern in reversed(kernels):
+        needed_after.append(set(needed))
+        needed.update(v for e in kern.eqns for v in e.invars if type(v) is Var)
+    needed_after.reverse()
+    lines = []
+    for k, kern in enumerate(kernels):
+        lines += _nest(kern, k, name, arrays, needed_after[k])
+    outputs = [e.outvars[0] for kern in kernels for e in kern.eqns
+               if e.outvars[0] in used_later]
+    results = [arrays[v] for v in outputs]
+    args = [f"shape{k}" for k in range(len(kernels))] + [name(v) for v in inputs]
+    source = "\n".join([f"def {{fname}}({', '.join(args)}):"] + ["    " + l for l in lines]
+                        + [f"    return ({', '.join(results)}{',' if len(results) == 1 else ''})"])
+    fname = f"kernel_{hashlib.sha1(source.encode()).hexdigest()[:16]}"
     return fname, source.replace("{fname}", fname), inputs, outputs
 
 
@@ -289,13 +316,14 @@ class Program:
         for i, (v, c) in enumerate(zip(jaxpr.constvars, jaxpr.consts)):
             self.namespace[name(v)] = c
         for i, step in enumerate(self.steps):
-            if isinstance(step, Kernel):
+            if isinstance(step, list):
                 fname, source, ins, outs = kernel_source(step, later_uses[i])
                 self.kernels.append((fname, source))
-                lines.append(f"    # fused kernel: {len(step.eqns)} equations")
+                lines.append(f"    # fused: {sum(len(k.eqns) for k in step)} equations "
+                             f"in {len(step)} loop nest(s)")
                 lhs = "".join(f"{name(v)}, " for v in outs)
-                shape = "(" + "".join(f"{n}, " for n in step.shape) + ")"
-                lines.append(f"    {lhs}= {fname}({shape}, "
+                shapes = ", ".join("(" + "".join(f"{n}, " for n in k.shape) + ")" for k in step)
+                lines.append(f"    {lhs}= {fname}({shapes}, "
                              f"{', '.join(name(v) for v in ins)})")
                 for v in outs:
                     if v.aval.shape == ():
@@ -326,7 +354,7 @@ class Program:
         result = [None] * len(self.steps)
         for i in range(len(self.steps) - 1, -1, -1):
             step = self.steps[i]
-            eqns = step.eqns if isinstance(step, Kernel) else [step]
+            eqns = [e for k in step for e in k.eqns] if isinstance(step, list) else [step]
             result[i] = set(needed)
             for e in eqns:
                 needed.update(v for v in e.invars if type(v) is Var)
@@ -369,9 +397,10 @@ class Lowered:
     def plan(self):
         lines = []
         for step in self.program.steps:
-            if isinstance(step, Kernel):
-                lines.append(f"kernel over {step.shape}: "
-                             + ", ".join(e.prim.name for e in step.eqns))
+            if isinstance(step, list):
+                lines.append("fused function:")
+                lines += [f"  loop nest over {k.shape}: " + ", ".join(e.prim.name for e in k.eqns)
+                          for k in step]
             else:
                 lines.append(f"numpy: {step.prim.name}")
         return "\n".join(lines)

@@ -41,6 +41,16 @@ def einsum(subscripts, *operands, optimize=None):
     if out is None:
         letters = "".join(ins)
         out = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    sizes = {}
+    for x, s in zip(ops, ins):
+        if len(s) != len(_shape(x)):
+            raise ValueError(f"einsum '{subscripts}': operand '{s}' has {len(_shape(x))} "
+                             f"axes, shape {_shape(x)}")
+        for c, n in zip(s, _shape(x)):
+            if sizes.setdefault(c, n) != n:
+                raise ValueError(f"einsum '{subscripts}': index '{c}' has sizes "
+                                 f"{sizes[c]} and {n} (operand shapes "
+                                 f"{', '.join(str(_shape(o)) for o in ops)})")
     terms = [_diagonals(x, s) for x, s in zip(ops, ins)]
     acc, acc_s = terms[0]
     for i, (x, s) in enumerate(terms[1:], 1):

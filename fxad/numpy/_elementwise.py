@@ -189,6 +189,33 @@ def fmin(x1, x2):
     return minimum(x1, x2)       # noqa: F821
 
 
+def _real_only(x, name):
+    x = asarray(x)
+    if get_aval(x).dtype.kind == "c":
+        raise NotImplementedError(f"fxad.numpy.{name} of complex values is not supported yet")
+    return x
+
+
+def real(val):
+    """The real part (fxad differentiates real-valued programs: this is `val` itself)."""
+    return _real_only(val, "real")
+
+
+def imag(val):
+    """The imaginary part of a real array: zeros (a constant)."""
+    x = _real_only(val, "imag")
+    aval = get_aval(x)
+    return np.zeros(aval.shape, aval.dtype)
+
+
+def conj(x):
+    """The complex conjugate of a real array: the array itself."""
+    return _real_only(x, "conj")
+
+
+conjugate = conj
+
+
 def astype(x, dtype):
     """`x` converted to `dtype` (float-to-int conversions carry no gradient)."""
     return ew.convert_element_type(asarray(x), np.dtype(dtype))
@@ -199,4 +226,5 @@ ELEMENTWISE_NAMES = (list(_FLOAT_UNARY) + list(_KEEP_DTYPE_UNARY) + list(_BINARY
                          "divide", "mod", "absolute", "positive", "square", "reciprocal",
                          "power", "round", "around", "isfinite", "isnan", "isinf",
                          "logical_and", "logical_or", "logical_xor", "logical_not",
-                         "logaddexp", "hypot", "where", "clip", "fmax", "fmin", "astype"])
+                         "logaddexp", "hypot", "where", "clip", "fmax", "fmin", "astype",
+                         "real", "imag", "conj", "conjugate"])

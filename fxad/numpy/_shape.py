@@ -4,7 +4,8 @@ import operator
 
 import numpy as np
 
-from ..core import Tracer, get_aval
+from ..core import Tracer, get_aval, concrete_or_none
+from ..errors import concretization_error
 from ..primitives import structural as st
 from ..primitives import elementwise as ew
 from ._base import asarray, normalize_axis, result_type
@@ -107,7 +108,13 @@ def concatenate(arrays, axis=0):
     arrays = _same_dtype(arrays)
     if axis is None:
         arrays, axis = [ravel(a) for a in arrays], 0
-    return st.concatenate(arrays, normalize_axis(axis, get_aval(arrays[0]).ndim)[0])
+    shapes = [get_aval(a).shape for a in arrays]
+    axis = normalize_axis(axis, len(shapes[0]))[0]
+    if any(len(s) != len(shapes[0]) or s[:axis] + s[axis + 1:] != shapes[0][:axis] +
+           shapes[0][axis + 1:] for s in shapes):
+        raise ValueError(f"concatenate along axis {axis}: shapes {shapes} must agree "
+                         "except along that axis")
+    return st.concatenate(arrays, axis)
 
 
 def stack(arrays, axis=0):
@@ -171,8 +178,7 @@ def getitem(x, index):
             entries.append(int(e))
         else:
             if isinstance(e, Tracer) and get_aval(e).dtype == np.bool_:
-                e = e._concrete("Boolean-mask indexing (the result's shape depends on the "
-                                "mask's values)")
+                e = _concrete_indices(e, "Boolean-mask indexing")
             if not isinstance(e, Tracer):
                 e = np.asarray(e)
                 if e.dtype == np.bool_:
@@ -193,8 +199,18 @@ def nonzero(a):
     """Indices of the nonzero elements (needs a concrete value: its shape depends on it)."""
     a = asarray(a)
     if isinstance(a, Tracer):
-        a = a._concrete("nonzero (its result's shape depends on the values)")
+        a = _concrete_indices(a, "nonzero")
     return np.nonzero(a)
+
+
+def _concrete_indices(x, what):
+    """Index computations need concrete values (their result's shape depends on them);
+    they carry no derivatives, so taking the value under grad is safe."""
+    value = concrete_or_none(x)
+    if value is None:
+        raise concretization_error(get_aval(x), f"{what} (its result's shape depends on the "
+                                   "values)")
+    return value
 
 
 def flatnonzero(a):

@@ -45,6 +45,9 @@ def install(fnp):
         self, None if not axes else axes[0] if len(axes) == 1 else axes)
     Tracer.flatten = lambda self: fnp.ravel(self)
     Tracer.T = property(lambda self: fnp.transpose(self))
+    Tracer.real = property(fnp.real)
+    Tracer.imag = property(fnp.imag)
+    Tracer.conjugate = fnp.conj
     Tracer.item = lambda self: self._concrete("item() of a traced value").item()
     Tracer.tolist = lambda self: self._concrete("tolist() of a traced value").tolist()
 
