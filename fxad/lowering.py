@@ -323,8 +323,9 @@ class Program:
                              f"in {len(step)} loop nest(s)")
                 lhs = "".join(f"{name(v)}, " for v in outs)
                 shapes = ", ".join("(" + "".join(f"{n}, " for n in k.shape) + ")" for k in step)
-                lines.append(f"    {lhs}= {fname}({shapes}, "
-                             f"{', '.join(name(v) for v in ins)})")
+                args = ", ".join(f"{name(v)}[()]" if v.aval.shape == () else name(v)
+                                 for v in ins)      # 0-d arrays enter kernels as scalars
+                lines.append(f"    {lhs}= {fname}({shapes}, {args})")
                 for v in outs:
                     if v.aval.shape == ():
                         self.namespace[f"t_{v.aval.dtype.name}"] = v.aval.dtype.type
