@@ -145,13 +145,24 @@ def jit(fun, static_argnums=(), static_argnames=()):
 
 
 def _arg_names(params, dyn_pos, dyn_kw, in_tree):
-    """Readable names for the flat inputs (used by concretization errors)."""
+    """Readable names for the flat inputs, e.g. `params['w']` (for concretization errors)."""
     pos_tree, kw_tree = in_tree.children
     names = []
     for i, sub in zip(dyn_pos, pos_tree.children):
-        base = params[i] if i < len(params) else f"args[{i}]"
-        names += [base if sub.num_leaves == 1 and sub.node_type is None else f"{base}[{j}]"
-                  for j in range(sub.num_leaves)]
+        names += _leaf_paths(sub, params[i] if i < len(params) else f"args[{i}]")
     for k, sub in zip(dyn_kw, kw_tree.children):
-        names += [k if sub.num_leaves == 1 else f"{k}[{j}]" for j in range(sub.num_leaves)]
+        names += _leaf_paths(sub, k)
     return names
+
+
+def _leaf_paths(treedef, prefix):
+    if treedef.node_type is None:
+        return [prefix]
+    if treedef.node_type is dict:
+        steps = [f"[{k!r}]" for k in treedef.aux]
+    elif hasattr(treedef.node_type, "_fields"):
+        steps = [f".{f}" for f in treedef.node_type._fields]
+    else:
+        steps = [f"[{i}]" for i in range(len(treedef.children))]
+    return [path for step, child in zip(steps, treedef.children)
+            for path in _leaf_paths(child, prefix + step)]
