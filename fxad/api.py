@@ -19,7 +19,7 @@ __all__ = ["grad", "value_and_grad", "vjp", "jvp", "linearize", "stop_gradient",
 # --------------------------------------------------------------------------- values
 
 
-def _as_value(x):
+def as_value(x):
     """A leaf as fxad holds it: Python scalars become NumPy scalars, arrays stay."""
     if isinstance(x, (Tracer, np.ndarray, np.generic)):
         return x
@@ -29,7 +29,7 @@ def _as_value(x):
     return x
 
 
-def _to_output(x):
+def to_output(x):
     """Results leave a transform as plain, writeable NumPy arrays (tracers stay inside)."""
     if isinstance(x, Tracer):
         return x
@@ -59,7 +59,7 @@ def _flatten_fun(fun, in_tree, has_aux=False):
         out_leaves, store["out_tree"] = tree_util.tree_flatten(out)
         aux_leaves, store["aux_tree"] = tree_util.tree_flatten(aux)
         store["n_out"] = len(out_leaves)
-        return [_as_value(o) for o in out_leaves + aux_leaves]
+        return [as_value(o) for o in out_leaves + aux_leaves]
 
     return flat_fun, store
 
@@ -67,10 +67,10 @@ def _flatten_fun(fun, in_tree, has_aux=False):
 def _split_outputs(store, leaves, has_aux):
     """(output pytree, aux pytree) from the flat leaves `flat_fun` returned."""
     n = store["n_out"]
-    out = tree_util.tree_unflatten(store["out_tree"], [_to_output(o) for o in leaves[:n]])
+    out = tree_util.tree_unflatten(store["out_tree"], [to_output(o) for o in leaves[:n]])
     if not has_aux:
         return out, None
-    return out, tree_util.tree_unflatten(store["aux_tree"], [_to_output(a) for a in leaves[n:]])
+    return out, tree_util.tree_unflatten(store["aux_tree"], [to_output(a) for a in leaves[n:]])
 
 
 def _split_differentiable(leaves):
@@ -108,7 +108,7 @@ def jvp(fun, primals, tangents, has_aux=False):
     if p_tree != t_tree:
         raise TypeError(f"jvp: primals and tangents must have the same structure, got "
                         f"{p_tree} and {t_tree}")
-    p_leaves = [_as_value(p) for p in p_leaves]
+    p_leaves = [as_value(p) for p in p_leaves]
     t_leaves = [_check_tangent(p, t) for p, t in zip(p_leaves, t_leaves)]
     flat_fun, store = _flatten_fun(fun, p_tree, has_aux)
     out, t_out = ad.jvp_flat(flat_fun, p_leaves, t_leaves)
@@ -122,7 +122,7 @@ def _check_tangent(p, t):
     p_aval = get_aval(p)
     if not is_float(p_aval.dtype):
         return None                                   # integers carry no tangent
-    t = _as_value(t)
+    t = as_value(t)
     t_aval = get_aval(t)
     if t_aval.shape != p_aval.shape:
         raise ValueError(f"jvp: tangent of shape {t_aval.shape} for a primal of shape "
@@ -140,7 +140,7 @@ def _check_tangent(p, t):
 
 def _linearize(fun, primals, has_aux):
     leaves, in_tree = tree_util.tree_flatten(tuple(primals))
-    leaves = [_as_value(x) for x in leaves]
+    leaves = [as_value(x) for x in leaves]
     flat_fun, store = _flatten_fun(fun, in_tree, has_aux)
     diff_idx = _split_differentiable(leaves)
     out, jaxpr = ad.linearize_flat(_partial_flat(flat_fun, leaves, diff_idx),
@@ -199,7 +199,7 @@ def _vjp(fun, primals, has_aux, consume=False):
                             f"{out_tree}; got {ct_tree}")
         cts = []
         for c, aval in zip(ct_leaves, out_avals):
-            c = _as_value(c)
+            c = as_value(c)
             if get_aval(c).shape != aval.shape:
                 raise ValueError(f"vjp_fn: cotangent of shape {get_aval(c).shape} for an "
                                  f"output of shape {aval.shape}")
@@ -211,7 +211,7 @@ def _vjp(fun, primals, has_aux, consume=False):
         for i, g in zip(diff_idx, cts_in):
             if g is not None:
                 grads[i] = g
-        return tree_util.tree_unflatten(in_tree, [_to_output(g) for g in grads])
+        return tree_util.tree_unflatten(in_tree, [to_output(g) for g in grads])
 
     out, aux = _split_outputs(store, out, has_aux)
     return (out, vjp_fn, aux) if has_aux else (out, vjp_fn)
@@ -245,7 +245,7 @@ def value_and_grad(fun, argnums=0, has_aux=False):
         nums = _argnums_tuple(argnums, len(args), "grad")
         for i in nums:
             for leaf in tree_util.tree_leaves(args[i]):
-                dtype = get_aval(_as_value(leaf)).dtype
+                dtype = get_aval(as_value(leaf)).dtype
                 if not is_float(dtype):
                     raise TypeError(
                         f"grad of {name} requires float inputs, but argument {i} holds a "

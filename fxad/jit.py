@@ -15,7 +15,7 @@ from .core import Tracer, get_aval, EVAL, run_in
 from .errors import ConcretizationTypeError
 from .jaxpr import eval_jaxpr
 from .staging import trace_to_jaxpr
-from .api import _as_value, _to_output
+from .api import as_value, to_output
 
 __all__ = ["jit"]
 
@@ -83,7 +83,7 @@ def jit(fun, static_argnums=(), static_argnames=()):
     def signature(args, kwargs):
         static, dyn_pos, dyn_kw, dyn = split(args, kwargs)
         leaves, in_tree = tree_util.tree_flatten(dyn)
-        leaves = [_as_value(x) for x in leaves]
+        leaves = [as_value(x) for x in leaves]
         return static, dyn_pos, dyn_kw, leaves, in_tree
 
     def trace(args, kwargs, dyn_pos, dyn_kw, leaves, in_tree):
@@ -96,7 +96,7 @@ def jit(fun, static_argnums=(), static_argnames=()):
                 full[i] = a
             full_kw.update(kw)
             out_leaves, store["out_tree"] = tree_util.tree_flatten(fun(*full, **full_kw))
-            return [_as_value(o) for o in out_leaves]
+            return [as_value(o) for o in out_leaves]
 
         names = _arg_names(params, dyn_pos, dyn_kw, in_tree)
         try:
@@ -131,8 +131,8 @@ def jit(fun, static_argnums=(), static_argnames=()):
             entry, leaves = entry_for(args, kwargs)
         outs = entry.run(leaves)
         if entry.out_tree.node_type is None:
-            return _to_output(outs[0])
-        return tree_util.tree_unflatten(entry.out_tree, [_to_output(o) for o in outs])
+            return to_output(outs[0])
+        return tree_util.tree_unflatten(entry.out_tree, [to_output(o) for o in outs])
 
     def lower(*args, **kwargs):
         """The traced program, its fusion plan and the generated Numba source."""
