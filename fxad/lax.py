@@ -23,15 +23,11 @@ import numpy as _np                                                     # noqa: 
 
 
 from .core import concrete_or_none as _concrete_or_none              # noqa: E402
+from .api import as_value as _as_value                                  # noqa: E402
 
 
 def _all_concrete(tree):
     return all(_concrete_or_none(x) is not None for x in _tu.tree_leaves(tree))
-
-
-def as_value(x):
-    from .api import as_value
-    return as_value(x)
 
 
 def _trace_flat(fun, in_tree, avals):
@@ -41,7 +37,7 @@ def _trace_flat(fun, in_tree, avals):
     def flat(*leaves):
         out = fun(*_tu.tree_unflatten(in_tree, leaves))
         out_leaves, store["tree"] = _tu.tree_flatten(out)
-        return [as_value(o) for o in out_leaves]
+        return [_as_value(o) for o in out_leaves]
 
     jaxpr, consts = trace_closed(flat, avals)
     return jaxpr, consts, store["tree"]
@@ -71,7 +67,7 @@ def switch(index, branches, *operands):
     if i is not None:
         return branches[int(_np.clip(i, 0, len(branches) - 1))](*operands)
     leaves, in_tree = _tu.tree_flatten(operands)
-    leaves = [as_value(x) for x in leaves]
+    leaves = [_as_value(x) for x in leaves]
     avals = [_get_aval(x) for x in leaves]
     traced = [_trace_flat(lambda *ops, b=b: b(*ops), in_tree, avals)
               for b in branches]
@@ -115,7 +111,7 @@ def while_loop(cond_fun, body_fun, init_val):
             return val
         val = body_fun(val)
     leaves, in_tree = _tu.tree_flatten(val)
-    leaves = [as_value(x) for x in leaves]
+    leaves = [_as_value(x) for x in leaves]
     avals = [_get_aval(x) for x in leaves]
     cond_j, cond_c, _ = _trace_flat(cond_fun, in_tree, avals)
     body_j, body_c, body_tree = _trace_flat(body_fun, in_tree, avals)
@@ -168,7 +164,7 @@ def scan(f, init, xs=None, length=None, reverse=False):
     (6.0, [0.0, 2.0, 9.0])
     """
     x_leaves, x_tree = _tu.tree_flatten(xs)
-    x_leaves = [as_value(x) for x in x_leaves]
+    x_leaves = [_as_value(x) for x in x_leaves]
     lengths = {_get_aval(x).shape[0] for x in x_leaves if _get_aval(x).shape}
     if length is None:
         if len(lengths) != 1:
@@ -178,7 +174,7 @@ def scan(f, init, xs=None, length=None, reverse=False):
     elif lengths and lengths != {length}:
         raise ValueError(f"scan: length={length} differs from the leading axes {lengths}")
     c_leaves, c_tree = _tu.tree_flatten(init)
-    c_leaves = [as_value(c) for c in c_leaves]
+    c_leaves = [_as_value(c) for c in c_leaves]
     order = range(length - 1, -1, -1) if reverse else range(length)
     if length and _all_concrete(c_leaves) and _all_concrete(x_leaves):
         carry, ys = init, []
@@ -201,7 +197,7 @@ def scan(f, init, xs=None, length=None, reverse=False):
         new_carry, y = f(carry, x)
         nc_leaves, store["carry_tree"] = _tu.tree_flatten(new_carry)
         y_leaves, store["y_tree"] = _tu.tree_flatten(y)
-        return [as_value(v) for v in nc_leaves + y_leaves]
+        return [_as_value(v) for v in nc_leaves + y_leaves]
 
     jaxpr, consts = trace_closed(body, c_avals + slice_avals)
     if store["carry_tree"] != c_tree or jaxpr.out_avals[:len(c_leaves)] != c_avals:
