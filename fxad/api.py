@@ -207,11 +207,11 @@ def _vjp(fun, primals, has_aux, consume=False):
                 c = np.asarray(c, aval.dtype)[()]
             cts.append(c if is_float(aval.dtype) else None)
         cts_in = ad.backward_pass(jaxpr, cts + [None] * n_aux, consume)
-        grads = [_zeros(x) for x in leaves]
+        grads = [None] * len(leaves)
         for i, g in zip(diff_idx, cts_in):
-            if g is not None:
-                grads[i] = g
-        return tree_util.tree_unflatten(in_tree, [to_output(g) for g in grads])
+            grads[i] = g
+        return tree_util.tree_unflatten(in_tree, [to_output(_zeros(x) if g is None else g)
+                                                  for x, g in zip(leaves, grads)])
 
     out, aux = _split_outputs(store, out, has_aux)
     return (out, vjp_fn, aux) if has_aux else (out, vjp_fn)

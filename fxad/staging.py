@@ -74,7 +74,7 @@ class StagingInterpreter(Interpreter):
         if isinstance(x, Tracer):
             if not x._interp.alive:
                 raise escaped_tracer_error(x)
-        elif np.ndim(x) == 0:
+        elif isinstance(x, (np.generic, bool, int, float, complex)) or x.shape == ():
             return Lit(x)
         entry = self.const_vars.get(id(x))
         if entry is None:
