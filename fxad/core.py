@@ -212,7 +212,8 @@ class Tracer:
         return x
 
     def __bool__(self):
-        return bool(self._concrete("Converting a traced value to bool (e.g. `if x > 0:`)"))
+        return bool(self._concrete("Converting a traced value to bool (`if`, `while`, "
+                                   "`and`/`or`)"))
 
     def __float__(self):
         return float(self._concrete("float() of a traced value"))
@@ -235,6 +236,12 @@ class Tracer:
         if not self.shape:
             raise TypeError("iteration over a 0-d traced array")
         return (self[i] for i in range(self.shape[0]))
+
+    def __format__(self, spec):
+        """Formatting shows the value where one is known (it computes nothing further)."""
+        value = concrete_or_none(self)
+        return format(value if value is not None else repr(self), spec if value is not None
+                      else "")
 
     def __array__(self, dtype=None, copy=None):
         raise array_conversion_error(self)

@@ -24,6 +24,7 @@ import numpy as _np                                                     # noqa: 
 
 from .core import concrete_or_none as _concrete_or_none              # noqa: E402
 from .api import as_value as _as_value                                  # noqa: E402
+from .staging import tracing_program                                    # noqa: E402
 
 
 def _all_concrete(tree):
@@ -103,7 +104,7 @@ def while_loop(cond_fun, body_fun, init_val):
     16
     """
     val = init_val
-    while True:
+    while not tracing_program():
         c = _concrete_or_none(cond_fun(val))
         if c is None:
             break
@@ -113,8 +114,9 @@ def while_loop(cond_fun, body_fun, init_val):
     leaves, in_tree = _tu.tree_flatten(val)
     leaves = [_as_value(x) for x in leaves]
     avals = [_get_aval(x) for x in leaves]
-    cond_j, cond_c, _ = _trace_flat(cond_fun, in_tree, avals)
-    body_j, body_c, body_tree = _trace_flat(body_fun, in_tree, avals)
+    arg_tree = _tu.tree_structure((val,))
+    cond_j, cond_c, _ = _trace_flat(cond_fun, arg_tree, avals)
+    body_j, body_c, body_tree = _trace_flat(body_fun, arg_tree, avals)
     if len(cond_j.outvars) != 1 or cond_j.out_avals[0].shape != ():
         raise TypeError(f"while_loop: cond_fun must return a scalar boolean, got "
                         f"{cond_j.out_avals}")
@@ -137,7 +139,7 @@ def fori_loop(lower, upper, body_fun, init_val):
     lo, hi = _concrete_or_none(lower), _concrete_or_none(upper)
     if lo is not None and hi is not None:
         lo, hi = int(lo), int(hi)
-        if _all_concrete(init_val):
+        if not tracing_program() and _all_concrete(init_val):
             val = init_val
             for i in range(lo, hi):
                 val = body_fun(i, val)
@@ -176,7 +178,7 @@ def scan(f, init, xs=None, length=None, reverse=False):
     c_leaves, c_tree = _tu.tree_flatten(init)
     c_leaves = [_as_value(c) for c in c_leaves]
     order = range(length - 1, -1, -1) if reverse else range(length)
-    if length and _all_concrete(c_leaves) and _all_concrete(x_leaves):
+    if length and not tracing_program() and _all_concrete(c_leaves + x_leaves):
         carry, ys = init, []
         for i in order:
             carry, y = f(carry, _tu.tree_unflatten(x_tree, [x[i] for x in x_leaves]))

@@ -334,7 +334,7 @@ class Program:
                 eqn = step
                 impl = f"impl_{eqn.prim.name}"
                 self.namespace[impl] = eqn.prim.impl
-                args = [literal(v.val, v.aval.dtype) if type(v) is Lit else name(v)
+                args = [self._literal(v) if type(v) is Lit else name(v)
                         for v in eqn.invars]
                 if eqn.params:
                     self.namespace[f"params_{i}"] = {k: _compiled_programs(v)
@@ -344,10 +344,16 @@ class Program:
                 lhs += "," if eqn.prim.multiple_results and len(eqn.outvars) == 1 else ""
                 lines.append(f"    {lhs} = {impl}({', '.join(args)})  "
                              f"# {_eqn_comment(eqn, name)}")
-        outs = [literal(v.val, v.aval.dtype) if type(v) is Lit else name(v)
+        outs = [self._literal(v) if type(v) is Lit else name(v)
                 for v in jaxpr.outvars]
         lines.append(f"    return [{', '.join(outs)}]")
         self.source = "\n".join(lines)
+
+    def _literal(self, lit):
+        """A literal argument of a NumPy call or an output: a typed NumPy scalar."""
+        key = f"lit_{len(self.namespace)}"
+        self.namespace[key] = np.asarray(lit.val, lit.aval.dtype)[()]
+        return key
 
     def _later_uses(self):
         """For each step, the set of vars it defines that later steps or outputs read."""

@@ -26,9 +26,10 @@ class StagedTracer(Tracer):
 
 
 class StagingInterpreter(Interpreter):
-    def __init__(self, parent, keep_expansions=False):
+    def __init__(self, parent, for_program=False):
         self.parent = parent
-        self.keep_expansions = keep_expansions    # stage broadcasts of constants too
+        self.for_program = for_program    # tracing a whole program (jit, make_jaxpr), not
+        #                                   just a linearization: stage constant broadcasts
         self.eqns = []
         self.const_vars = {}          # id(value) -> (Var, value)
         self.arg_names = {}           # input Var -> the user's name for it
@@ -52,7 +53,7 @@ class StagingInterpreter(Interpreter):
             if type(a) is StagedTracer and a._interp is self:
                 break
         else:
-            if not (self.keep_expansions and prim.expands and not any(
+            if not (self.for_program and prim.expands and not any(
                     isinstance(a, Tracer) for a in args)):
                 return self.parent.process(prim, args, params)
         out_aval = prim.abstract_eval(*[a.aval if type(a) is StagedTracer else get_aval(a)
@@ -91,10 +92,20 @@ class StagingInterpreter(Interpreter):
         return dce(jaxpr) if prune else jaxpr
 
 
+def tracing_program():
+    """True while tracing a program for `jit`/`make_jaxpr` (loops are then staged)."""
+    interp = current_interpreter()
+    while interp is not None:
+        if isinstance(interp, StagingInterpreter) and interp.for_program:
+            return True
+        interp = interp.parent
+    return False
+
+
 def trace_to_jaxpr(fun, avals, names=None):
     """Stage `fun` (taking and returning flat lists) on arguments of types `avals`
     (`names`, if given, label the inputs in concretization errors)."""
-    interp = StagingInterpreter(current_interpreter(), keep_expansions=True)
+    interp = StagingInterpreter(current_interpreter(), for_program=True)
     with using(interp):
         ins = [interp.new_arg(a, n) for a, n in zip(avals, names or [None] * len(avals))]
         outs = fun(*ins)

@@ -5,7 +5,6 @@ import operator
 import numpy as np
 
 from ..core import Tracer, get_aval, concrete_or_none
-from ..errors import concretization_error
 from ..primitives import structural as st
 from ..primitives import elementwise as ew
 from ._base import asarray, normalize_axis, result_type
@@ -207,10 +206,8 @@ def _concrete_indices(x, what):
     """Index computations need concrete values (their result's shape depends on them);
     they carry no derivatives, so taking the value under grad is safe."""
     value = concrete_or_none(x)
-    if value is None:
-        raise concretization_error(get_aval(x), f"{what} (its result's shape depends on the "
-                                   "values)")
-    return value
+    return x._concrete(f"{what} (its result's shape depends on the values)") if value is None \
+        else value
 
 
 def flatnonzero(a):
