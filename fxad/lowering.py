@@ -10,6 +10,7 @@ written to a cache folder (`FXAD_CACHE_DIR`, default `~/.cache/fxad`), so Numba'
 """
 import hashlib
 import importlib.util
+import math
 import os
 import sys
 import tempfile
@@ -82,11 +83,16 @@ class Kernel:
 
     @property
     def worth_it(self):
-        """A kernel pays when it fuses at least two equations."""
-        return sum(1 for e in self.eqns if e.outvars[0] not in self.uniform) >= 2
+        """A kernel pays for its compile time when it fuses several equations over a
+        sizeable array, or a long chain (NumPy's per-call cost then adds up)."""
+        n = sum(1 for e in self.eqns if e.outvars[0] not in self.uniform)
+        size = math.prod(self.shape)
+        return n >= 2 and (size >= MIN_KERNEL_SIZE or n >= MIN_KERNEL_CHAIN)
 
 
 MERGE = os.environ.get("FXAD_MERGE", "0") == "1"
+MIN_KERNEL_SIZE = 4096     # elements: smaller arrays fuse only in long chains
+MIN_KERNEL_CHAIN = 6
 
 
 def plan(jaxpr):
@@ -313,8 +319,9 @@ class Program:
         name = _Names()
         later_uses = self._later_uses()
         lines = [f"def program({', '.join(name(v) for v in jaxpr.invars)}):"]
-        for i, (v, c) in enumerate(zip(jaxpr.constvars, jaxpr.consts)):
+        for v, c in zip(jaxpr.constvars, jaxpr.consts):
             self.namespace[name(v)] = c
+        known = set(jaxpr.constvars)            # values fixed at lowering time
         for i, step in enumerate(self.steps):
             if isinstance(step, list):
                 fname, source, ins, outs = kernel_source(step, later_uses[i])
@@ -330,6 +337,14 @@ class Program:
                     if v.aval.shape == ():
                         self.namespace[f"t_{v.aval.dtype.name}"] = v.aval.dtype.type
                         lines.append(f"    {name(v)} = t_{v.aval.dtype.name}({name(v)})")
+            elif all(type(v) is Lit or v in known for v in step.invars):
+                eqn = step                          # constant: computed once, here
+                out = eqn.prim.impl(*[v.val if type(v) is Lit else self.namespace[name(v)]
+                                      for v in eqn.invars], **eqn.params)
+                for v, val in zip(eqn.outvars, out if eqn.prim.multiple_results else [out]):
+                    self.namespace[name(v)] = val
+                    known.add(v)
+                lines.append(f"    # folded at lowering: {_eqn_comment(eqn, name)}")
             else:
                 eqn = step
                 impl = f"impl_{eqn.prim.name}"

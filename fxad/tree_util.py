@@ -57,21 +57,25 @@ def _node_rules(x):
 
 class PyTreeDef:
     """The structure of a pytree: node types and aux data, with leaves left out."""
-    __slots__ = ("node_type", "aux", "children", "num_leaves")
+    __slots__ = ("node_type", "aux", "children", "num_leaves", "_hash")
 
     def __init__(self, node_type, aux, children):
         self.node_type, self.aux, self.children = node_type, aux, tuple(children)
         self.num_leaves = (1 if node_type is None else
                            sum(c.num_leaves for c in self.children))
+        self._hash = None
 
     def _key(self):
         return (self.node_type, _hashable(self.aux), self.children)
 
     def __eq__(self, other):
-        return isinstance(other, PyTreeDef) and self._key() == other._key()
+        return self is other or (isinstance(other, PyTreeDef) and hash(self) == hash(other)
+                                 and self._key() == other._key())
 
     def __hash__(self):
-        return hash(self._key())
+        if self._hash is None:
+            self._hash = hash(self._key())
+        return self._hash
 
     def __repr__(self):
         return f"PyTreeDef({self._show()})"

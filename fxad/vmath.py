@@ -12,26 +12,34 @@ selects instead of branches), which LLVM's loop vectoriser turns into SIMD code.
         for i in range(x.size):
             out[i] = sin_f64(x[i])
 
-Functions (float64 -> float64; the argument is converted with ``float()`` first):
+Elementwise functions (float64 -> float64; the argument goes through ``float()`` first):
 ``exp_f64``, ``expm1_f64``, ``log_f64``, ``log1p_f64``, ``sin_f64``, ``cos_f64``,
 ``tanh_f64``.
 
-Accuracy: within about 1 ulp of the correctly rounded result over the whole float64 domain
-(see tests/test_vmath.py), NumPy's special values (nan in -> nan out; exp(-inf) = 0,
+Accuracy: within 1 ulp of the exact result over the whole float64 domain (measured maxima
+0.5-0.8 ulp; see tests/test_vmath.py), NumPy's special values (nan -> nan; exp(-inf) = 0,
 exp(inf) = inf, log(0) = -inf, log(x < 0) = nan, sin/cos(+-inf) = nan, tanh(+-inf) = +-1),
 signed zeros (sin/tanh/expm1/log1p(-0.0) = -0.0), subnormal results of exp and subnormal
-arguments of log. sin/cos reduce every finite argument exactly (Payne-Hanek with a table
-of 2/pi, done in branch-free double-double arithmetic), so huge arguments are right too.
+arguments of log. sin/cos reduce |x| < 2^30 themselves (Cody-Waite, exact enough for every
+such x) and call libm for larger |x| (so there they equal NumPy's results exactly).
+
+Reduction helpers (two float64 -> float64), for the accumulator update of a reduction loop:
+``reassoc_add_f64(acc, v)`` is ``acc + v`` marked reassociable, which is what lets LLVM
+vectorise a sum loop (a strict float sum can only run one element at a time, and then the
+inlined maths above is no faster than libm); ``maximum_f64``/``minimum_f64`` are NaN-
+propagating max/min (llvm.maximum/minimum, -0.0 < +0.0) that vectorise as reductions.
 
 Design notes:
-* A loop vectorises only if every path of the loop body can be if-converted; a call to
-  libm on a rarely taken branch is executed (scalarised) for every element. So there are
-  no calls at all: every special case is a select on values computed unconditionally.
-* Exact products use ``llvm.fma.f64`` (a single instruction on any x86-64 since 2013;
-  elsewhere LLVM lowers it to libm ``fma``, which is correct but slow); polynomials use
-  ``llvm.fmuladd.f64`` (fused where the target has FMA).
+* A loop vectorises only if every path of its body can be if-converted; an ordinary call
+  on a rarely taken branch is then executed for every element (or stops vectorisation).
+  So special cases are selects on values computed unconditionally, and the one call (libm
+  sin/cos for huge arguments) is dressed up so LLVM predicates it per lane (see below).
+* Exact products use ``llvm.fma.f64`` (one instruction on x86-64 since 2013; elsewhere a
+  correct but slow libm call); polynomials use ``llvm.fmuladd.f64`` (fused when cheap).
 * No int64 <-> float64 conversions (AVX2 has none): integers are read from and written to
   the bits of doubles with the 0x1.8p52 magic-number trick and an LLVM bitcast intrinsic.
+* Never compile these under ``fastmath``: reassociation breaks the error-free
+  transformations, and nnan/ninf break the special-value selects.
 * This module imports Numba; ``import fxad`` must never import it (only generated kernels
   and tests do). Numba's on-disk cache of a kernel does not notice edits to this file, so
   kernel sources that call these functions should carry ``VERSION`` (e.g. in a comment)
@@ -40,14 +48,15 @@ Design notes:
 import math
 
 import numba
-import numpy as np
+from llvmlite import binding as llvm_binding
 from llvmlite import ir
+from llvmlite.ir.instructions import CallInstrAttributes
 from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
 __all__ = ["exp_f64", "expm1_f64", "log_f64", "log1p_f64", "sin_f64", "cos_f64",
-           "tanh_f64", "VERSION"]
+           "tanh_f64", "reassoc_add_f64", "maximum_f64", "minimum_f64", "VERSION"]
 
 VERSION = "1"          # bump when any result may change (part of kernel cache keys)
 
@@ -121,7 +130,7 @@ _LN2_LO = 1.9082149292705877e-10     # ln 2 - _LN2_HI
 
 @_jit
 def _copysign(mag, sgn):
-    """|mag| with the sign of `sgn` (mag must be >= 0 or -0.0-free)."""
+    """mag (which must be >= 0) with the sign of `sgn`."""
     return _i2f(_f2i(mag) | (_f2i(sgn) & _SIGN))
 
 
@@ -164,15 +173,16 @@ def _exp_reduce(x):
 def _exp_reduced_dd(r, rl):
     """e^(r + rl) as an unevaluated sum hi + lo (|lo| <= ulp(hi))."""
     hi = 1.0 + r
-    lo = (1.0 - hi) + r                           # exact: 1 + r = hi + lo
-    return hi, lo + (r * r * _exp_poly(r) + rl)
+    lo = ((1.0 - hi) + r) + (r * r * _exp_poly(r) + rl)   # (1 - hi) + r is exact
+    h = hi + lo
+    return h, (hi - h) + lo
 
 
 @_jit
 def _exp_reduced(r, rl):
     """e^(r + rl), one final rounding plus ~0.1 ulp."""
-    hi, lo = _exp_reduced_dd(r, rl)
-    return hi + lo
+    hi = 1.0 + r
+    return hi + (((1.0 - hi) + r) + (r * r * _exp_poly(r) + rl))
 
 
 @_jit
@@ -266,99 +276,115 @@ def log1p_f64(x):
 
 
 # --------------------------------------------------------------------------- sin, cos
+#
+# |x| < 2^30: Cody-Waite reduction with pi/2 in three parts, exact enough for every such x
+# (the first step is exact thanks to the FMA, the rest is carried in double-double).
+# |x| >= 2^30 (rare): libm's sin/cos (what NumPy and `math` use). A plain call on
+# that branch would be if-converted and run for every element, or stop vectorisation; so
+# the call is made to a symbol LLVM knows nothing about, that "may have side effects", and
+# carries a "vector-function-abi-variant" mapping to a masked 2-lane variant. That makes
+# the loop vectoriser keep the branch per lane (predicated scalar calls, only for the lanes
+# that need them) instead of giving up on the loop or speculating the call.
 
-def _two_over_pi_bits(nbits):
-    """floor(2/pi * 2**nbits), from Machin's formula in exact integer arithmetic."""
-    guard = nbits + 64
-    one = 1 << guard
-
-    def arctan_inv(n):                            # arctan(1/n) * 2**guard
-        total = term = one // n
-        k, n2, sign = 3, n * n, -1
-        while term:
-            term //= n2
-            total += sign * (term // k)
-            k, sign = k + 2, -sign
-        return total
-    pi = 4 * (4 * arctan_inv(5) - arctan_inv(239))
-    return (2 << (nbits + guard)) // pi
-
-
-def _pio2_table():
-    """For biased exponents E = 1021..2047 of x = m 2^e (m in [1, 2), e = E - 1023): four
-    doubles u0..u3 with u0+u1+u2+u3 = (2/pi 2^e mod 2^54) to 2^-158. Bits of 2/pi 2^e of
-    weight >= 2^54 are dropped because m times them is a multiple of 4 (a whole number of
-    turns). u0 holds the bits of weight 2^53..2^1, u1 2^0..2^-52, u2 2^-53..2^-105,
-    u3 2^-106..2^-158, so m*u0 is a multiple of 2^-51, m*u1 of 2^-104, m*u2 of 2^-157."""
-    K = 1250
-    p = _two_over_pi_bits(K)
-    mask = (1 << 53) - 1
-    rows = []
-    for E in range(1021, 2048):
-        e = E - 1023
-        v = (p >> (K - e - 158)) & ((1 << 212) - 1)   # (2/pi 2^e mod 2^54) * 2^158
-        rows.append([math.ldexp(float(v >> 159), 1), math.ldexp(float((v >> 106) & mask), -52),
-                     math.ldexp(float((v >> 53) & mask), -105), math.ldexp(float(v & mask), -158)])
-    return np.array(rows, dtype=np.float64).ravel()
+_REDUCE_MAX = 1073741824.0                          # 2^30
+_TWO_OVER_PI = 0.6366197723675814
+_PIO2_1 = 1.5707963267948966                        # pi/2 = _PIO2_1 + _PIO2_2 + _PIO2_3
+_PIO2_2 = 6.123233995736766e-17
+_PIO2_3 = -1.4973849048591698e-33
 
 
-_PIO2_TAB = _pio2_table()
-_PIO2_HI = 1.5707963267948966                     # pi/2 rounded
-_PIO2_LO = 6.123233995736766e-17                  # pi/2 - _PIO2_HI
+def _libm_address(name):
+    addr = llvm_binding.address_of_symbol(name)
+    if not addr:                                    # not in the process' symbol table
+        import ctypes
+        import ctypes.util
+        for lib in (ctypes.util.find_library("m"), "ucrtbase", "msvcrt"):
+            try:
+                addr = ctypes.cast(getattr(ctypes.CDLL(lib), name), ctypes.c_void_p).value
+                break
+            except (OSError, AttributeError, TypeError):
+                continue
+    if not addr:
+        raise ImportError(f"fxad.vmath: cannot find libm's {name}")
+    return addr
+
+
+def _vector_variant(module, scalar):
+    """Define (once per LLVM module) `<scalar>_v2m(<2 x double>, <2 x i1>)`: the scalar
+    function on the lanes whose mask bit is set."""
+    name = scalar.name + "_v2m"
+    if name in module.globals:
+        return module.globals[name]
+    vty = ir.VectorType(ir.DoubleType(), 2)
+    fn = ir.Function(module, ir.FunctionType(vty, [vty, ir.VectorType(ir.IntType(1), 2)]),
+                     name)
+    fn.linkage = "weak_odr"                         # kept (not discardable), may repeat
+    v, mask = fn.args
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    out = ir.Constant(vty, None)
+    for lane in range(2):
+        idx = ir.Constant(ir.IntType(32), lane)
+        before = b.block
+        with b.if_then(b.extract_element(mask, idx)):
+            value = b.insert_element(out, b.call(scalar, [b.extract_element(v, idx)]), idx)
+            then = b.block
+        phi = b.phi(vty)
+        phi.add_incoming(out, before)
+        phi.add_incoming(value, then)
+        out = phi
+    b.ret(out)
+    return fn
+
+
+def _libm_fallback(name):
+    """An intrinsic calling libm's `name` (float64 -> float64) from a rarely taken branch
+    without stopping the loop vectoriser (see above)."""
+    symbol = f"fxad_vmath_{name}"
+    llvm_binding.add_symbol(symbol, _libm_address(name))
+    variant = f'"vector-function-abi-variant"="_ZGV_LLVM_M2v_{symbol}({symbol}_v2m)"'
+
+    class _Attrs(CallInstrAttributes):
+        _known = CallInstrAttributes._known | {variant}
+
+    @intrinsic
+    def fallback(typingctx, x):
+        if x != types.float64:
+            return None
+
+        def codegen(context, builder, signature, args):
+            fnty = ir.FunctionType(ir.DoubleType(), [ir.DoubleType()])
+            fn = cgutils.get_or_insert_function(builder.module, fnty, symbol)
+            if "nounwind" not in fn.attributes:
+                fn.attributes.add("nounwind")
+                fn.attributes.add("inaccessiblememonly")   # not speculatable, no aliasing
+            call = builder.call(fn, args)
+            try:
+                _vector_variant(builder.module, fn)
+                call.attributes = _Attrs([variant])
+            except Exception:                       # correct anyway, maybe not vectorised
+                pass
+            return call
+        return types.float64(types.float64), codegen
+    return fallback
+
+
+_libm_sin = _libm_fallback("sin")
+_libm_cos = _libm_fallback("cos")
 
 
 @_jit
-def _rem_pio2(ax):
-    """Payne-Hanek reduction of finite ax >= pi/4 (branch-free, exact to ~2^-150):
-    ax = (4j + n) pi/2 + rh + rl with |rh + rl| <= ~pi/4. Returns (n, rh, rl)."""
-    b = _f2i(ax)
-    i = ((b >> 52) & 0x7FF) - 1021
-    i = (i if i > 0 else 0) * 4
-    m = _i2f((b & 0x000FFFFFFFFFFFFF) | 0x3FF0000000000000)   # ax = m 2^e, m in [1, 2)
-    u0 = _PIO2_TAB[i]
-    u1 = _PIO2_TAB[i + 1]
-    u2 = _PIO2_TAB[i + 2]
-    u3 = _PIO2_TAB[i + 3]
-    # ax * 2/pi mod 4 = m*u0 + m*u1 + m*u2 + m*u3: exact products hj + lj.
-    h0 = m * u0
-    l0 = _fma(m, u0, -h0)
-    h1 = m * u1
-    l1 = _fma(m, u1, -h1)
-    h2 = m * u2
-    l2 = _fma(m, u2, -h2)
-    h3 = m * u3
-    a = h0 - 4.0 * _rint(h0 * 0.25)               # in [-2, 2], on the 2^-51 grid: exact
-    a = a + l0                                    # |.| <= 4, same grid: exact
-    q0 = _rint(a)
-    a = a - q0                                    # [-0.5, 0.5], exact
-    q1 = _rint(h1)
-    b1 = h1 - q1                                  # exact (Sterbenz)
-    u, ue = _two_sum(a, b1)
-    q2 = _rint(u)
-    u = u - q2                                    # exact
-    v = ue + l1                                   # both on the 2^-104 grid, < 2^-51: exact
-    w, we = _two_sum(v, h2)
-    t = we + l2 + h3                              # < 2^-102, error ~2^-156
-    y, ye = _two_sum(u, w)                        # exact if u and w cancel
-    yl = ye + t
-    fh = y + yl                                   # f = fh + fl = ax 2/pi - (4j + n)
-    fl = yl - (fh - y)
-    n = _f2i((q0 + q1) + q2 + _MAGIC) & 3
-    rh = fh * _PIO2_HI                            # r = f pi/2 in double-double
-    rl = _fma(fh, _PIO2_HI, -rh) + (fh * _PIO2_LO + fl * _PIO2_HI)
+def _sincos_reduced(ax):
+    """(quadrant n, sin r, cos r) where ax = (4j + n) pi/2 + r, for 0 <= ax < 2^30
+    (garbage, but no traps, elsewhere)."""
+    n = _rint(ax * _TWO_OVER_PI)
+    r1 = _fma(-n, _PIO2_1, ax)                    # exact: on the grid of ulp(ax), |.| < 1
+    t = n * _PIO2_2
+    tl = _fma(n, _PIO2_2, -t)                     # n _PIO2_2 = t + tl exactly
+    rh, e = _two_sum(r1, -t)
+    rl = (e - tl) - n * _PIO2_3
     r = rh + rl
-    return n, r, rl - (r - rh)
-
-
-@_jit
-def _sincos_reduced(x):
-    """(quadrant n, sin r, cos r) where |x| = quadrant pi/2 + r, for finite x."""
-    ax = abs(x)
-    n, rh, rl = _rem_pio2(ax)
-    small = ax <= 0.7853981633974483              # pi/4: no reduction
-    n = 0 if small else n
-    rh = ax if small else rh
-    rl = 0.0 if small else rl
+    rl = rl - (r - rh)
+    rh = r                                        # ax - n pi/2 = rh + rl, to ~2^-130
     z = rh * rh
     # sin(rh + rl) = rh + rh z S(z) + rl (1 - z/2)
     sp = _mad(z, -7.586622500533641e-13, 1.6058530255748716e-10)
@@ -374,33 +400,39 @@ def _sincos_reduced(x):
     cp = _mad(z, cp, 2.480158729875096e-05)
     cp = _mad(z, cp, -0.0013888888888887387)
     cp = _mad(z, cp, 0.041666666666666664)
-    zl = _fma(rh, rh, -z)
+    zl = _fma(rh, rh, -z)                         # rh^2 = z + zl exactly
     hz = 0.5 * z
     w = 1.0 - hz
     c = w + (((1.0 - w) - hz) + ((z * z) * cp - (0.5 * zl + rh * rl)))
-    return n, s, c
+    return _f2i(n + _MAGIC) & 3, s, c
 
 
 @_jit
 def sin_f64(x):
-    """sin(x), within 1 ulp for every finite x; sin(+-inf) = nan, sin(-0.0) = -0.0."""
+    """sin(x), within 1 ulp for every x (libm for |x| >= 2^30); sin(+-inf) = nan,
+    sin(-0.0) = -0.0."""
     x = float(x)
-    n, s, c = _sincos_reduced(x)
+    ax = abs(x)
+    n, s, c = _sincos_reduced(ax)
     v = c if (n & 1) else s
     res = _i2f(_f2i(v) ^ (((n & 2) << 62) ^ (_f2i(x) & _SIGN)))
-    ax = abs(x)
     res = res if ax >= 1.4901161193847656e-08 else x      # |x| < 2^-26: sin x = x
-    return res if ax < _INF else x - x
+    if not ax < _REDUCE_MAX:                              # huge, inf or nan: rare
+        res = _libm_sin(x)
+    return res
 
 
 @_jit
 def cos_f64(x):
-    """cos(x), within 1 ulp for every finite x; cos(+-inf) = nan."""
+    """cos(x), within 1 ulp for every x (libm for |x| >= 2^30); cos(+-inf) = nan."""
     x = float(x)
-    n, s, c = _sincos_reduced(x)
+    ax = abs(x)
+    n, s, c = _sincos_reduced(ax)
     v = s if (n & 1) else c
     res = _i2f(_f2i(v) ^ (((n + 1) & 2) << 62))
-    return res if abs(x) < _INF else x - x
+    if not ax < _REDUCE_MAX:
+        res = _libm_cos(x)
+    return res
 
 
 # --------------------------------------------------------------------------- tanh
@@ -441,3 +473,54 @@ def tanh_f64(x):
     res = small if ax < 0.55 else big
     res = res if ax >= 3.725290298461914e-09 else x      # |x| < 2^-28: tanh x = x
     return res if x == x else x
+
+
+# --------------------------------------------------------------------------- reductions
+
+
+@intrinsic
+def reassoc_add_f64(typingctx, acc, v):
+    """acc + v as an `fadd reassoc nsz`: use it for a reduction's accumulator update
+    (``acc = reassoc_add_f64(acc, v)``) so the loop vectorises (partial sums per lane,
+    combined at the end: a different, usually more accurate, rounding than a strict
+    left-to-right sum). Only this one add is reassociable; nothing else in the loop is."""
+    if acc != types.float64 or v != types.float64:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.fadd(args[0], args[1], flags=("reassoc", "nsz"))
+    return types.float64(types.float64, types.float64), codegen
+
+
+if llvm_binding.llvm_version_info >= (17,):      # x86 lowers llvm.maximum since LLVM 17
+    @intrinsic
+    def _maximum(typingctx, a, b):
+        return _llvm_f64("llvm.maximum.f64", 2)(typingctx, a, b)
+
+    @intrinsic
+    def _minimum(typingctx, a, b):
+        return _llvm_f64("llvm.minimum.f64", 2)(typingctx, a, b)
+else:                                              # same values, no vectorised reduction
+    @_jit
+    def _maximum(a, b):
+        m = a if a > b or a != a else b
+        return m if a != b else _i2f(_f2i(a) & _f2i(b))
+
+    @_jit
+    def _minimum(a, b):
+        m = a if a < b or a != a else b
+        return m if a != b else _i2f(_f2i(a) | _f2i(b))
+
+
+@_jit
+def maximum_f64(a, b):
+    """max(a, b), nan if either is nan, maximum(-0.0, 0.0) = 0.0; vectorises as a reduction
+    (``acc = maximum_f64(acc, v)``)."""
+    return _maximum(float(a), float(b))
+
+
+@_jit
+def minimum_f64(a, b):
+    """min(a, b), nan if either is nan, minimum(-0.0, 0.0) = -0.0; vectorises as a
+    reduction (``acc = minimum_f64(acc, v)``)."""
+    return _minimum(float(a), float(b))

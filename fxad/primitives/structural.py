@@ -4,6 +4,7 @@ concatenation, indexing (gather / scatter-add) and contraction (binary einsum).
 All are shape-strict: params say exactly what happens to every axis.
 """
 import functools
+import math
 
 import numpy as np
 
@@ -344,15 +345,31 @@ def _einsum_plan(spec):
             tuple(mid.index(c) for c in out))
 
 
-def _einsum_impl(x, y, spec):
+@functools.lru_cache(maxsize=4096)
+def _einsum_call(spec, x_shape, y_shape):
+    """A function computing `einsum(spec)` for these shapes as one matrix product
+    (a 2-d one when there are no batch axes), with transposes and reshapes planned once."""
     a, b, out, batch, contract, free_a, free_b, perm_a, perm_b, perm_out = _einsum_plan(spec)
-    size = dict(zip(a, np.shape(x)))
-    size.update(zip(b, np.shape(y)))
-    n = lambda letters: int(np.prod([size[c] for c in letters], dtype=np.int64))
-    xm = np.transpose(x, perm_a).reshape(n(batch), n(free_a), n(contract))
-    ym = np.transpose(y, perm_b).reshape(n(batch), n(contract), n(free_b))
-    res = np.matmul(xm, ym).reshape([size[c] for c in batch + free_a + free_b])
-    return np.transpose(res, perm_out)
+    size = dict(zip(a, x_shape))
+    size.update(zip(b, y_shape))
+    n = lambda letters: math.prod(size[c] for c in letters)
+    lead = (n(batch),) if batch else ()
+    x_mat, y_mat = lead + (n(free_a), n(contract)), lead + (n(contract), n(free_b))
+    res_shape = tuple(size[c] for c in batch + free_a + free_b)
+    keep = lambda perm: perm == tuple(range(len(perm)))
+    keep_a, keep_b, keep_out = keep(perm_a), keep(perm_b), keep(perm_out)
+
+    def call(x, y):
+        xm = (x if keep_a else np.transpose(x, perm_a)).reshape(x_mat)
+        ym = (y if keep_b else np.transpose(y, perm_b)).reshape(y_mat)
+        res = np.matmul(xm, ym).reshape(res_shape)
+        return res if keep_out else np.transpose(res, perm_out)
+
+    return call
+
+
+def _einsum_impl(x, y, spec):
+    return _einsum_call(spec, np.shape(x), np.shape(y))(x, y)
 
 
 def _einsum_aval(x, y, spec):
