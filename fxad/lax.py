@@ -15,10 +15,10 @@ from .primitives.elementwise import (  # noqa: F401
 from .primitives.structural import (  # noqa: F401
     broadcast_in_dim, reshape, transpose, reduce_sum, reduce_max, reduce_min, argmax, argmin,
     cumsum, concatenate, gather, scatter_add, einsum, IndexSpec)
-from .primitives.control_flow import cond_p, while_p, scan_p, trace_closed  # noqa: E402
+from .primitives.control_flow import (  # noqa: E402
+    cond_p, while_p, scan_p, trace_closed, hoist_all)
 from . import tree_util as _tu                                          # noqa: E402
 from .core import Tracer as _Tracer, get_aval as _get_aval              # noqa: E402
-from .jaxpr import Jaxpr as _Jaxpr, Var as _Var                         # noqa: E402
 import numpy as _np                                                     # noqa: E402
 
 
@@ -44,17 +44,6 @@ def _trace_flat(fun, in_tree, avals):
     return jaxpr, consts, store["tree"]
 
 
-def _hoist_all(jaxprs, consts):
-    """Give every branch the inputs (all branches' consts..., operands...)."""
-    out = []
-    for i, (j, c) in enumerate(zip(jaxprs, consts)):
-        before = [_Var(_get_aval(x)) for cs in consts[:i] for x in cs]
-        after = [_Var(_get_aval(x)) for cs in consts[i + 1:] for x in cs]
-        own, ops = j.invars[:len(c)], j.invars[len(c):]
-        out.append(_Jaxpr([], [], before + own + after + ops, j.eqns, j.outvars))
-    return out, [x for cs in consts for x in cs]
-
-
 def switch(index, branches, *operands):
     """Apply `branches[index]` to `operands` (index clipped to the valid range).
     Under `jit` both branches are traced and the choice is made at run time.
@@ -77,7 +66,7 @@ def switch(index, branches, *operands):
     if len(trees) > 1 or len(types) > 1:
         raise TypeError("cond/switch branches must return the same structure and types; got "
                         + "; ".join(f"{t}: {list(j.out_avals)}" for j, _, t in traced))
-    jaxprs, consts = _hoist_all([j for j, _, _ in traced], [c for _, c, _ in traced])
+    jaxprs, consts = hoist_all([j for j, _, _ in traced], [c for _, c, _ in traced])
     index = convert_element_type(index, _np.int32)
     outs = cond_p.bind(index, *consts, *leaves, branches=tuple(jaxprs))
     return _tu.tree_unflatten(traced[0][2], outs)

@@ -55,7 +55,8 @@ class Kernel:
 
     def accepts(self, eqn):
         ins = [v for v in eqn.invars if type(v) is Var]
-        if any(v in self.reduced for v in ins):
+        if any(v in self.reduced for v in ins) or not all(
+                v.aval.dtype in KERNEL_DTYPES for v in list(eqn.invars) + eqn.outvars):
             return False
         name = eqn.prim.name
         if name in REDUCTIONS:
@@ -92,6 +93,9 @@ class Kernel:
 
 MERGE = os.environ.get("FXAD_MERGE", "0") == "1"
 MIN_KERNEL_SIZE = 4096     # elements: smaller arrays fuse only in long chains
+# dtypes whose arithmetic Numba does exactly as NumPy (small integers would widen, and
+# float16/complex lack support): programs on others run through NumPy
+KERNEL_DTYPES = {np.dtype(t) for t in (np.float64, np.float32, np.int64, np.bool_)}
 MIN_KERNEL_CHAIN = 6
 
 
@@ -181,7 +185,7 @@ def _nest(kernel, k, name, arrays, needed):
     rank = len(kernel.shape)
     idx = [f"i{d}" for d in range(rank)]
     produced = {e.outvars[0] for e in kernel.eqns}
-    pre, body, loads = [], [], {}
+    pre, body, post, loads = [], [], [], {}
 
     def ref(v):
         if type(v) is Lit:
@@ -210,16 +214,21 @@ def _nest(kernel, k, name, arrays, needed):
             axes = eqn.params["axes"]
             kept = [idx[d] for d in range(rank) if d not in axes]
             dtype = out.aval.dtype
-            init = _reduction_init(pname, dtype)
+            wide = np.dtype(np.float64) if pname == "reduce_sum" and dtype.kind == "f" else dtype
+            init = _reduction_init(pname, wide)        # float32 sums accumulate in float64
             if kept:
                 shape = ", ".join(f"n{d}" for d in range(rank) if d not in axes)
-                pre.append(f"{name(out)} = np.full(({shape},), {init}, np.{dtype.name})")
+                pre.append(f"{name(out)} = np.full(({shape},), {init}, np.{wide.name})")
                 acc = f"{name(out)}[{', '.join(kept)}]"
             else:
                 pre.append(f"{name(out)} = {init}")
                 acc = name(out)
             body.append(REDUCTIONS[pname].format(acc=acc, x=ref(eqn.invars[0])) + comment)
             arrays[out] = name(out)
+            if wide != dtype:
+                cast = f".astype(np.{dtype.name})" if kept else ""
+                post.append(f"{name(out)} = {name(out)}{cast}" if kept else
+                            f"{name(out)} = np.{dtype.name}({name(out)})")
         else:
             expr = _template(eqn).format(*[ref(v) for v in eqn.invars], **eqn.params)
             (pre if out in kernel.uniform else body).append(f"{name(out)} = {expr}{comment}")
@@ -236,7 +245,7 @@ def _nest(kernel, k, name, arrays, needed):
     for d in range(rank):
         lines.append(f"{indent}for i{d} in range(n{d}):")
         indent += "    "
-    return [l for l in lines if l] + [indent + l for l in body]
+    return [l for l in lines if l] + [indent + l for l in body] + post
 
 
 def kernel_source(kernels, used_later):

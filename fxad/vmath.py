@@ -21,7 +21,8 @@ Accuracy: within 1 ulp of the exact result over the whole float64 domain (measur
 exp(inf) = inf, log(0) = -inf, log(x < 0) = nan, sin/cos(+-inf) = nan, tanh(+-inf) = +-1),
 signed zeros (sin/tanh/expm1/log1p(-0.0) = -0.0), subnormal results of exp and subnormal
 arguments of log. sin/cos reduce |x| < 2^30 themselves (Cody-Waite, exact enough for every
-such x) and call libm for larger |x| (so there they equal NumPy's results exactly).
+such x) and call libm for larger |x| (where they then equal `math.sin`/`math.cos`, and
+NumPy's results where NumPy uses libm, as it does on Linux x86-64).
 
 Reduction helpers (two float64 -> float64), for the accumulator update of a reduction loop:
 ``reassoc_add_f64(acc, v)`` is ``acc + v`` marked reassociable, which is what lets LLVM
@@ -409,8 +410,8 @@ def _sincos_reduced(ax):
 
 @_jit
 def sin_f64(x):
-    """sin(x), within 1 ulp for every x (libm for |x| >= 2^30); sin(+-inf) = nan,
-    sin(-0.0) = -0.0."""
+    """sin(x): within 1 ulp for |x| < 2^30, libm's sin(x) beyond (vectorised except for
+    those lanes); sin(+-inf) = nan, sin(-0.0) = -0.0."""
     x = float(x)
     ax = abs(x)
     n, s, c = _sincos_reduced(ax)
@@ -424,7 +425,8 @@ def sin_f64(x):
 
 @_jit
 def cos_f64(x):
-    """cos(x), within 1 ulp for every x (libm for |x| >= 2^30); cos(+-inf) = nan."""
+    """cos(x): within 1 ulp for |x| < 2^30, libm's cos(x) beyond (vectorised except for
+    those lanes); cos(+-inf) = nan."""
     x = float(x)
     ax = abs(x)
     n, s, c = _sincos_reduced(ax)

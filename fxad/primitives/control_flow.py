@@ -34,6 +34,18 @@ def trace_closed(fun, avals):
     return closed(trace_to_jaxpr(fun, list(avals)))
 
 
+def hoist_all(jaxprs, consts):
+    """Branches with their own hoisted constants -> branches that all take (every
+    branch's constants..., operands...), and the constants in that order."""
+    out = []
+    for i, (j, c) in enumerate(zip(jaxprs, consts)):
+        before = [Var(get_aval(x)) for cs in consts[:i] for x in cs]
+        after = [Var(get_aval(x)) for cs in consts[i + 1:] for x in cs]
+        own, ops = j.invars[:len(c)], j.invars[len(c):]
+        out.append(Jaxpr([], [], before + own + after + ops, j.eqns, j.outvars))
+    return tuple(out), [x for cs in consts for x in cs]
+
+
 def _zeros(aval):
     return np.zeros(aval.shape, aval.dtype)
 
@@ -106,8 +118,8 @@ def _cond_jvp(primals, tangents, branches):
     mask = [t is not None for t in t_args]
     if not any(mask):
         return outs, [None] * len(outs)
-    t_branches = tuple(jvp_jaxpr(b, mask)[0] for b in branches)
-    t_outs = iter(cond_p.bind(index, *args, *[t for t in t_args if t is not None],
+    t_branches, consts = hoist_all(*zip(*[jvp_jaxpr(b, mask) for b in branches]))
+    t_outs = iter(cond_p.bind(index, *consts, *args, *[t for t in t_args if t is not None],
                               branches=t_branches))
     return outs, [next(t_outs) if is_float(get_aval(o).dtype) else None for o in outs]
 
@@ -116,8 +128,8 @@ def _cond_transpose(cts, index, *args, branches):
     linear = [isinstance(a, UndefinedPrimal) for a in args]
     out_avals = branches[0].out_avals
     cts = [_zeros(a) if c is None else c for a, c in zip(out_avals, cts)]
-    t_branches = tuple(transpose_jaxpr(b, linear)[0] for b in branches)
-    cts_in = cond_p.bind(index, *[a for a, l in zip(args, linear) if not l], *cts,
+    t_branches, consts = hoist_all(*zip(*[transpose_jaxpr(b, linear) for b in branches]))
+    cts_in = cond_p.bind(index, *consts, *[a for a, l in zip(args, linear) if not l], *cts,
                          branches=t_branches)
     return [None] + _merge(linear, cts_in, [None] * (len(args) - sum(linear)))
 
