@@ -85,6 +85,13 @@ def _define(name, impl, nargs, out_dtype=None, numba=None):
     return prim
 
 
+def vmath(fn, generic):
+    """Template: float64 kernels call `fxad.vmath`'s vectorisable version of `fn` (Numba
+    from pip has no SVML, so libm calls would keep loops scalar); other dtypes use NumPy."""
+    return lambda eqn: (f"vmath.{fn}_f64({{0}})" if eqn.outvars[0].aval.dtype == np.float64
+                        else generic)
+
+
 def unary(name, impl, jvp_rule=None, numba=None):
     """Define a unary float primitive; `jvp_rule(t, out, x)`. Returns its bind function."""
     prim = _define(name, impl, 1, numba=numba)
@@ -153,8 +160,8 @@ def _rsqrt_of(x):
     return div(const(x, 1.0), sqrt(x))
 
 
-sin = unary("sin", np.sin, lambda t, out, x: mul(t, cos(x)), numba="np.sin({0})")
-cos = unary("cos", np.cos, lambda t, out, x: neg(mul(t, sin(x))), numba="np.cos({0})")
+sin = unary("sin", np.sin, lambda t, out, x: mul(t, cos(x)), numba=vmath("sin", "np.sin({0})"))
+cos = unary("cos", np.cos, lambda t, out, x: neg(mul(t, sin(x))), numba=vmath("cos", "np.cos({0})"))
 tan = unary("tan", np.tan, lambda t, out, x: mul(t, add(const(x, 1.0), mul(out, out))),
             numba="np.tan({0})")
 asin = unary("asin", np.arcsin,
@@ -168,7 +175,7 @@ atan = unary("atan", np.arctan, lambda t, out, x: div(t, add(const(x, 1.0), mul(
 sinh = unary("sinh", np.sinh, lambda t, out, x: mul(t, cosh(x)), numba="np.sinh({0})")
 cosh = unary("cosh", np.cosh, lambda t, out, x: mul(t, sinh(x)), numba="np.cosh({0})")
 tanh = unary("tanh", np.tanh, lambda t, out, x: mul(t, sub(const(x, 1.0), mul(out, out))),
-             numba="np.tanh({0})")
+             numba=vmath("tanh", "np.tanh({0})"))
 asinh = unary("asinh", np.arcsinh,
               lambda t, out, x: mul(t, _rsqrt_of(add(mul(x, x), const(x, 1.0)))),
               numba="np.arcsinh({0})")
@@ -177,18 +184,18 @@ acosh = unary("acosh", np.arccosh,
               numba="np.arccosh({0})")
 atanh = unary("atanh", np.arctanh, lambda t, out, x: div(t, sub(const(x, 1.0), mul(x, x))),
               numba="np.arctanh({0})")
-exp = unary("exp", np.exp, lambda t, out, x: mul(t, out), numba="np.exp({0})")
+exp = unary("exp", np.exp, lambda t, out, x: mul(t, out), numba=vmath("exp", "np.exp({0})"))
 exp2 = unary("exp2", np.exp2, lambda t, out, x: mul(t, mul(out, const(x, np.log(2)))),
              numba="np.exp2({0})")
 expm1 = unary("expm1", np.expm1, lambda t, out, x: mul(t, add(out, const(x, 1.0))),
-              numba="np.expm1({0})")
-log = unary("log", np.log, lambda t, out, x: div(t, x), numba="np.log({0})")
+              numba=vmath("expm1", "np.expm1({0})"))
+log = unary("log", np.log, lambda t, out, x: div(t, x), numba=vmath("log", "np.log({0})"))
 log2 = unary("log2", np.log2, lambda t, out, x: div(t, mul(x, const(x, np.log(2)))),
              numba="np.log2({0})")
 log10 = unary("log10", np.log10, lambda t, out, x: div(t, mul(x, const(x, np.log(10)))),
               numba="np.log10({0})")
 log1p = unary("log1p", np.log1p, lambda t, out, x: div(t, add(x, const(x, 1.0))),
-              numba="np.log1p({0})")
+              numba=vmath("log1p", "np.log1p({0})"))
 sqrt = unary("sqrt", np.sqrt, lambda t, out, x: div(t, mul(out, const(x, 2.0))),
              numba="np.sqrt({0})")
 cbrt = unary("cbrt", np.cbrt, lambda t, out, x: div(t, mul(mul(out, out), const(x, 3.0))),
