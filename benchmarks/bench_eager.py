@@ -16,39 +16,16 @@ contender's gradient is checked against the hand-written NumPy gradient before t
 Peers (autograd, JAX) are used only when importable. This file is not part of the test
 suite.
 """
-import os
-import sys
+import argparse
+import functools
+import json
+import statistics
+import tempfile
+import time
 
-# Single thread, CPU only, float64 in JAX: these must be set before NumPy or JAX load.
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = "1"
-_xla = os.environ.get("XLA_FLAGS", "")
-for _flag in ("--xla_cpu_multi_thread_eigen=false", "intra_op_parallelism_threads=1"):
-    if _flag.split("=")[0] not in _xla:
-        _xla = (_xla + " " + _flag).strip()
-os.environ["XLA_FLAGS"] = _xla
-os.environ["JAX_PLATFORMS"] = "cpu"
-os.environ["JAX_ENABLE_X64"] = "1"
+import _harness as H   # first: pins threads, sets up JAX flags, puts this tree on sys.path
 
-import argparse        # noqa: E402
-import functools       # noqa: E402
-import gc              # noqa: E402
-import json            # noqa: E402
-import platform        # noqa: E402
-import statistics      # noqa: E402
-import subprocess      # noqa: E402
-import time            # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import numpy as np     # noqa: E402
-
-try:
-    import resource    # noqa: E402  (Unix only: page-fault counts)
-except ImportError:
-    resource = None
-
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))          # benchmark the working tree's fxad
+import numpy as np     # noqa: E402  (after _harness)
 
 CHAIN_REPS = 25                        # 4 primitive ops each: sin, mul, mul, add
 CHAIN_OPS = 4 * CHAIN_REPS
@@ -147,22 +124,16 @@ def load_contenders(skip=()):
         a_chain = autograd.grad(functools.partial(chain_f, m=anp))
         a_big = autograd.grad(functools.partial(big_f, m=anp))
         contenders.append(Contender(
-            "autograd.grad", _version("autograd"),
+            "autograd.grad", H.version("autograd"),
             seed=lambda: a_seed(3.0, 2.0),
             chain=lambda: a_chain(CHAIN_X0),
             big=lambda x: (lambda: a_big(x))))
 
-    try:
-        if "jax" in skip:
-            raise ImportError("--skip jax")
-        import jax
-        jax.config.update("jax_enable_x64", True)
-        jax.config.update("jax_platforms", "cpu")
-        import jax.numpy as jnp
-        jnp.zeros(1).block_until_ready()
-    except Exception as e:                         # noqa: BLE001
-        skipped.append(("jax", f"not importable ({type(e).__name__}: {e})"))
+    jax, why = H.load_jax(skip)
+    if jax is None:
+        skipped.append(("jax", why))
     else:
+        import jax.numpy as jnp
         j_seed = jax.grad(seed_f, argnums=(0, 1))
         j_chain = jax.grad(functools.partial(chain_f, m=jnp))
         j_big = jax.grad(functools.partial(big_f, m=jnp))
@@ -178,105 +149,6 @@ def load_contenders(skip=()):
             chain=lambda: j_chain(CHAIN_X0).block_until_ready(),
             big=j_big_case))
     return contenders, skipped
-
-
-def _version(dist):
-    try:
-        from importlib.metadata import version
-        return version(dist)
-    except Exception:                              # noqa: BLE001
-        return "?"
-
-
-# --------------------------------------------------------------------------- timing
-
-def calibrate(fn, min_batch_s):
-    """Calls per timed batch so that one batch lasts at least `min_batch_s`."""
-    n = 1
-    while True:
-        t0 = time.perf_counter()
-        for _ in range(n):
-            fn()
-        dt = time.perf_counter() - t0
-        if dt >= min_batch_s:
-            return n
-        n = max(n * 2, int(n * min_batch_s / max(dt, 1e-9) * 1.2))
-
-
-def measure(cases, rounds, min_batch_s):
-    """Seconds per call of each (label, fn) in `cases`, timed round-robin.
-
-    Each round times one batch of every contender, starting from a rotating position, so
-    that a slow drift of the machine hits all contenders alike. GC stays enabled (it is
-    part of what an eager library costs) but is collected before each round. Returns
-    {label: per-round seconds per call}.
-    """
-    numbers = {label: calibrate(fn, min_batch_s) for label, fn in cases}
-    samples = {label: [] for label, _ in cases}
-    faults = {label: [] for label, _ in cases}
-    k = len(cases)
-    for r in range(rounds):
-        gc.collect()
-        for label, fn in cases[r % k:] + cases[:r % k]:
-            n = numbers[label]
-            f0 = _minor_faults()
-            t0 = time.perf_counter()
-            for _ in range(n):
-                fn()
-            samples[label].append((time.perf_counter() - t0) / n)
-            faults[label].append((_minor_faults() - f0) / n)
-    return samples, numbers, faults
-
-
-def _minor_faults():
-    """Minor page faults so far (fresh memory pages the kernel had to zero-fill)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt if resource else 0
-
-
-def summarize(samples, numbers, faults, ops=None):
-    """Median and quartiles per contender, and paired ratios: the median over rounds of
-    (this contender / fxad) and (this contender / NumPy by hand) measured in the same
-    round, which cancels most of the machine's drift. `ops` maps labels to ops per call
-    (ratios then compare cost per op)."""
-    ops = ops or {}
-    out = {}
-    for label, s in samples.items():
-        q = statistics.quantiles(s, n=4) if len(s) >= 2 else [s[0]] * 3
-        out[label] = {"median_s": statistics.median(s), "p25_s": q[0], "p75_s": q[2],
-                      "min_s": min(s), "rounds": len(s), "calls_per_batch": numbers[label],
-                      "ops_per_call": ops.get(label, 1),
-                      "page_faults_per_call": statistics.median(faults[label])}
-    for key, base in (("vs_fxad", "fxad.grad"), ("vs_numpy", "NumPy by hand")):
-        if base not in samples:
-            continue
-        for label, s in samples.items():
-            scale = ops.get(base, 1) / ops.get(label, 1)
-            out[label][key] = statistics.median(
-                a / b * scale for a, b in zip(s, samples[base]))
-    return out
-
-
-# --------------------------------------------------------------------------- checking
-
-def as_arrays(g):
-    if isinstance(g, (tuple, list)):
-        return [np.asarray(x, dtype=np.float64) for x in g]
-    return [np.asarray(g, dtype=np.float64)]
-
-
-def check_same_gradient(case_name, cases, reference_label):
-    """Every contender's gradient equals the hand-written one (run before timing)."""
-    results = {label: as_arrays(fn()) for label, fn in cases}
-    ref = results[reference_label]
-    for label, got in results.items():
-        assert len(got) == len(ref), f"{case_name}: {label} returned {len(got)} gradients"
-        for g, r in zip(got, ref):
-            scale = float(np.max(np.abs(r))) if r.size else 1.0
-            if not np.allclose(g, r, rtol=1e-7, atol=1e-9 * scale):
-                err = float(np.max(np.abs(g - r)))
-                raise AssertionError(f"{case_name}: {label}'s gradient differs from "
-                                     f"{reference_label}'s (max abs error {err:.3g})")
-    return ref
 
 
 # --------------------------------------------------------------------------- import time
@@ -297,89 +169,18 @@ def measure_import(repeats):
     directory (PYTHONPYCACHEPREFIX; one untimed warm-up run fills it), as it would be for
     an installed package, even where PYTHONDONTWRITEBYTECODE is set; nothing is written
     into the repository."""
-    import tempfile
-    env = dict(os.environ)
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO)] + ([env["PYTHONPATH"]]
-                                                      if env.get("PYTHONPATH") else []))
     runs = []
     with tempfile.TemporaryDirectory(prefix="fxad-bench-pycache-") as cache:
-        env["PYTHONPYCACHEPREFIX"] = cache
+        env = H.probe_env(cache)
         for i in range(repeats + 1):
-            out = subprocess.run([sys.executable, "-c", IMPORT_PROBE], env=env,
-                                 cwd=str(REPO), capture_output=True, text=True)
-            if out.returncode:
-                raise RuntimeError(f"`import fxad` failed in a fresh process:\n{out.stderr}")
+            out = H.run_probe(IMPORT_PROBE, env, what="`import fxad`")
             if i:
-                runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+                runs.append(out)
     med = {k: statistics.median(r[k] for r in runs) for k in ("numpy_s", "fxad_s", "total_s")}
     med["numba_imported"] = any(r["numba"] for r in runs)
     med["file"] = runs[0]["file"]
     med["repeats"] = repeats
     return med
-
-
-# --------------------------------------------------------------------------- report
-
-def fmt_time(s):
-    for unit, f in (("s", 1.0), ("ms", 1e3), ("µs", 1e6)):
-        if s >= 1.0 / f:
-            return f"{s * f:7.3g} {unit}"
-    return f"{s * 1e9:7.3g} ns"
-
-
-def fmt_ratio(x):
-    if x is None:
-        return "-"
-    if x >= 100:
-        return f"{x:,.0f}x"
-    if x >= 0.995:
-        return f"{x:.2f}x"
-    return f"{x:.2g}x"
-
-
-def print_table(title, stats, per_op=False, faults=False):
-    """Rows: contenders; columns: median per call, (µs/op), IQR spread, paired ratios,
-    (minor page faults per call)."""
-    print(f"\n{title}")
-    head = f"  {'contender':<24}{'median/call':>12}"
-    if per_op:
-        head += f"{'µs/op':>10}"
-    head += f"{'IQR':>8}{'vs fxad':>10}{'vs NumPy':>10}"
-    if faults and resource:
-        head += f"{'faults/call':>13}"
-    head += f"{'calls x rounds':>16}"
-    print(head)
-    print("  " + "-" * (len(head) - 2))
-    for label, s in stats.items():
-        med = s["median_s"]
-        row = f"  {label:<24}{fmt_time(med):>12}"
-        if per_op:
-            row += f"{med / s['ops_per_call'] * 1e6:10.3g}"
-        row += f"{(s['p75_s'] - s['p25_s']) / med * 100:7.1f}%"
-        row += f"{fmt_ratio(s.get('vs_fxad')):>10}{fmt_ratio(s.get('vs_numpy')):>10}"
-        if faults and resource:
-            row += f"{s['page_faults_per_call']:13.0f}"
-        row += f"{s['calls_per_batch']:>9} x {s['rounds']:<4}"
-        print(row)
-
-
-def environment(contenders, skipped):
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return {"python": platform.python_version(), "executable": sys.executable,
-            "platform": platform.platform(), "cpu": cpu, "cpu_count": os.cpu_count(),
-            "versions": {c.label: c.version for c in contenders},
-            "skipped": dict(skipped),
-            "threads": {k: os.environ[k] for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                                                   "MKL_NUM_THREADS", "XLA_FLAGS")}}
 
 
 def count_fxad_ops():
@@ -395,42 +196,31 @@ def count_fxad_ops():
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true", help="few short rounds (smoke run, < 20 s)")
-    p.add_argument("--rounds", type=int, help="timed rounds per case (default 31, quick 5)")
-    p.add_argument("--min-batch", type=float,
-                   help="seconds per timed batch (default 0.025, quick 0.004)")
-    p.add_argument("--json", metavar="FILE", help="also write all results as JSON")
+    H.add_common_args(p, "few short rounds (smoke run, < 20 s)", 31, 5)
     p.add_argument("--skip", action="append", default=[], choices=["autograd", "jax"],
                    help="leave this peer out (repeatable)")
     p.add_argument("--case", action="append", choices=["seed", "chain", "big"],
                    help="run only this case (repeatable; default all)")
     args = p.parse_args(argv)
-    rounds = args.rounds or (5 if args.quick else 31)
-    min_batch = args.min_batch or (0.004 if args.quick else 0.025)
+    rounds, min_batch = H.resolve_common_args(args, 31, 5)
     t_start = time.perf_counter()
 
     imp = measure_import(3 if args.quick else 7)
     contenders, skipped = load_contenders(args.skip)
     todo = set(args.case or ["seed", "chain", "big"])
-    env = environment(contenders, skipped)
-    print("fxad eager benchmarks" + (" (--quick)" if args.quick else ""))
-    print(f"  python {env['python']} ({env['executable']}), {env['cpu']}, "
-          f"{env['cpu_count']} cpus; single-threaded")
-    print("  versions: " + ", ".join(f"{k} {v}" for k, v in env["versions"].items()))
-    for label, why in skipped:
-        print(f"  skipped {label}: {why}")
-    print(f"  {rounds} interleaved rounds per case, batches of >= {min_batch * 1e3:g} ms; "
-          "times are medians over rounds")
+    env = H.environment({c.label: c.version for c in contenders}, skipped)
+    H.print_header("fxad eager benchmarks" + (" (--quick)" if args.quick else ""),
+                   env, skipped, rounds, min_batch)
 
     results = {"env": env, "import": imp, "rounds": rounds, "min_batch_s": min_batch,
                "cases": {}}
     ref = "NumPy by hand"
 
     def run_case(key, title, cases, ops=None, extra=()):
-        check_same_gradient(key, cases, ref)
-        samples, numbers, faults = measure(list(cases) + list(extra), rounds, min_batch)
-        stats = summarize(samples, numbers, faults, ops)
-        print_table(title, stats, per_op=bool(ops), faults=key.startswith("big"))
+        H.check_same(key, cases, ref)
+        samples, numbers, faults = H.measure(list(cases) + list(extra), rounds, min_batch)
+        stats = H.summarize(samples, numbers, faults, ops)
+        H.print_table(title, stats, per_op=bool(ops), faults=key.startswith("big"))
         results["cases"][key] = stats
         return stats
 
