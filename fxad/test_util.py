@@ -15,7 +15,7 @@ from .core import Tracer
 __all__ = ["check_grads", "check_jvp", "check_vjp", "numerical_jvp"]
 
 # Default tolerances for comparisons with finite differences (JAX's gradient tolerances),
-# and default relative steps (multiplied by max(1, |x|) for each argument leaf).
+# and default relative steps (multiplied by max(1, |x|) for each argument element).
 _GRAD_TOL = {np.dtype(np.float16): 1e-2, np.dtype(np.float32): 2e-3,
              np.dtype(np.float64): 1e-5}
 _EPS = {np.dtype(np.float16): 1e-2, np.dtype(np.float32): 1e-3,
@@ -50,12 +50,13 @@ def _rand_like(rng, x):
 
 
 def _random_direction(rng, args):
-    """A random tangent for `args`, scaled by each leaf's magnitude (a relative step)."""
+    """A random tangent for `args`, each element scaled by max(1, |x|): a step `eps` along
+    it is relative for large elements and absolute for small ones."""
     def one(x):
         x = np.asarray(x)
         t = _rand_like(rng, x)
-        if _is_float_leaf(x) and x.size:
-            t = np.asarray(t * max(1.0, float(np.max(np.abs(x)))), x.dtype)
+        if _is_float_leaf(x):
+            t = np.asarray(t * np.maximum(1.0, np.abs(x.astype(np.float64))), x.dtype)
         return t
     return tree_util.tree_map(one, args)
 
@@ -243,8 +244,9 @@ def check_grads(f, args, order=2, modes=("fwd", "rev"), atol=None, rtol=None, ep
     """Check the derivatives of `f` at `args` up to `order` (raises AssertionError).
 
     "fwd": `fxad.jvp` against central finite differences in a random direction (a step of
-    `eps` relative to each argument's magnitude). "rev": `fxad.vjp` against finite
-    differences and against `fxad.jvp` by `<ct, J t> == <J^T ct, t>`. With `order > 1`
+    `eps` relative to each argument element's magnitude, absolute below 1). "rev":
+    `fxad.vjp` against finite differences and against `fxad.jvp` by
+    `<ct, J t> == <J^T ct, t>`. With `order > 1`
     the same checks run on the JVP map `(primals, tangents) -> jvp(f, ...)` and on the
     VJP map `args -> vjp_fn(f(args))`, recursively. `args` is a tuple of pytrees;
     default tolerances and steps depend on the lowest floating-point precision among the

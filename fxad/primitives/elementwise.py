@@ -35,17 +35,22 @@ def elementwise_aval(name, out_dtype=None):
 def defjvp(prim, *rules):
     """JVP from one rule per argument: `rule(t, out, *primals, **params)` gives that
     argument's contribution to the output tangent (rules for absent tangents are skipped)."""
-    def jvp(primals, tangents, **params):
-        out = prim.bind(*primals, **params)
-        t_out = None
-        for rule, t in zip(rules, tangents):
-            if t is None or rule is None:
-                continue
-            c = rule(t, out, *primals, **params)
-            if len(primals) > 1:
-                c = full_shape(c, out)
-            t_out = c if t_out is None else add(t_out, c)
-        return out, t_out
+    if len(rules) == 1:                     # the hot unary case, without the loop
+        rule = rules[0]
+
+        def jvp(primals, tangents, **params):
+            out = prim.bind(*primals, **params)
+            return out, None if rule is None else rule(tangents[0], out, *primals, **params)
+    else:
+        def jvp(primals, tangents, **params):
+            out = prim.bind(*primals, **params)
+            t_out = None
+            for rule, t in zip(rules, tangents):
+                if t is None or rule is None:
+                    continue
+                c = full_shape(rule(t, out, *primals, **params), out)
+                t_out = c if t_out is None else add(t_out, c)
+            return out, t_out
     prim.jvp = jvp
 
 
