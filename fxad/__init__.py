@@ -12,8 +12,10 @@ from .api import grad, value_and_grad, vjp, jvp, linearize, stop_gradient, no_gr
 from .jaxpr import Jaxpr, eval_jaxpr
 from .staging import make_jaxpr
 from .jit import jit
+from .batching import vmap
+from .jacobians import jacfwd, jacrev, hessian
 
 __version__ = "0.1.0"
 
-__all__ = ["jit", "grad", "value_and_grad", "vjp", "jvp", "linearize", "stop_gradient", "no_grad",
+__all__ = ["jit", "vmap", "jacfwd", "jacrev", "hessian", "grad", "value_and_grad", "vjp", "jvp", "linearize", "stop_gradient", "no_grad",
            "make_jaxpr", "eval_jaxpr", "Jaxpr", "tree_util", "errors", "lax", "numpy"]

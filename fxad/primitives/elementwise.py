@@ -7,6 +7,7 @@ promotion. JVP rules are written with these same functions, so they differentiat
 import numpy as np
 
 from ..core import Primitive, ShapedArray, UndefinedPrimal, get_aval, is_float
+from ..batching import elementwise_batch
 
 # --------------------------------------------------------------------------- helpers
 
@@ -85,6 +86,7 @@ def _define(name, impl, nargs, out_dtype=None, numba=None):
     prim = Primitive(name)
     prim.impl = impl
     prim.abstract_eval = elementwise_aval(name, out_dtype)
+    prim.batch = elementwise_batch(prim)
     prim.numba = numba
     prim.nargs = nargs
     return prim
@@ -312,6 +314,7 @@ def _select_transpose(ct, pred, on_true, on_false):
 select_p.abstract_eval = _select_aval
 select_p.jvp = _select_jvp
 select_p.transpose = _select_transpose
+select_p.batch = elementwise_batch(select_p)
 select = select_p.bind
 
 convert_element_type_p = Primitive("convert_element_type")
@@ -334,6 +337,7 @@ def _convert_jvp(primals, tangents, new_dtype):
 convert_element_type_p.jvp = _convert_jvp
 convert_element_type_p.transpose = lambda ct, x, new_dtype: [
     convert_element_type(ct, x.aval.dtype)]
+convert_element_type_p.batch = elementwise_batch(convert_element_type_p)
 
 
 def convert_element_type(x, new_dtype):
@@ -349,3 +353,4 @@ stop_gradient_p.impl = lambda x: x
 stop_gradient_p.abstract_eval = lambda x: x
 stop_gradient_p.jvp = lambda primals, tangents: (stop_gradient_p.bind(primals[0]), None)
 stop_gradient_p.numba = "{0}"
+stop_gradient_p.batch = elementwise_batch(stop_gradient_p)

@@ -8,7 +8,8 @@ import math
 
 import numpy as np
 
-from ..core import Primitive, ShapedArray, UndefinedPrimal, get_aval
+from ..core import Primitive, ShapedArray, UndefinedPrimal, get_aval, registry as _registry
+from ..batching import materialize, batch_size, batch_by_loop
 from .elementwise import add, mul, div, eq, convert_element_type, zeros_like
 
 
@@ -412,3 +413,67 @@ def einsum(spec, x, y):
     """Binary contraction. Each index of an operand must appear in the other operand or the
     output, and at most once per operand (`fxad.numpy.einsum` reduces to this form)."""
     return einsum_p.bind(x, y, spec=spec)
+
+
+# --------------------------------------------------------------------------- batch rules
+# Batched operands carry the batch axis first; each rule shifts its params past it.
+
+
+def _batch_first(rule):
+    """A rule for primitives whose first operand alone may be batched."""
+    def batch(vals, dims, **params):
+        if any(d is not None for d in dims[1:]):
+            return batch_by_loop(rule.prim)(vals, dims, **params)
+        return rule(*vals, **params), 0
+    return batch
+
+
+def _set_batch(prim, rule):
+    rule.prim = prim
+    prim.batch = _batch_first(rule)
+
+
+_set_batch(broadcast_in_dim_p, lambda x, shape, broadcast_dimensions: broadcast_in_dim(
+    x, (get_aval(x).shape[0],) + shape, (0,) + tuple(d + 1 for d in broadcast_dimensions)))
+_set_batch(reshape_p, lambda x, new_sizes: reshape(x, (get_aval(x).shape[0],) + new_sizes))
+_set_batch(transpose_p, lambda x, permutation: transpose(
+    x, (0,) + tuple(p + 1 for p in permutation)))
+_set_batch(reduce_sum_p, lambda x, axes: reduce_sum(x, tuple(a + 1 for a in axes)))
+_set_batch(cumsum_p, lambda x, axis, reverse: cumsum(x, axis + 1, reverse))
+for _name, _fn in [("reduce_max", reduce_max), ("reduce_min", reduce_min)]:
+    _set_batch(_registry[_name], lambda x, axes, _fn=_fn: _fn(x, tuple(a + 1 for a in axes)))
+for _name, _fn in [("argmax", argmax), ("argmin", argmin)]:
+    _set_batch(_registry[_name], lambda x, axis, _fn=_fn: _fn(x, axis + 1))
+
+
+def _gather_batch(vals, dims, spec):
+    if any(d is not None for d in dims[1:]) or spec.num_arrays:
+        return batch_by_loop(gather_p)(vals, dims, spec=spec)
+    return gather(vals[0], IndexSpec((slice(None),) + spec.entries)), 0
+
+
+def _scatter_add_batch(vals, dims, spec, shape):
+    if any(d is not None for d in dims[1:]) or spec.num_arrays:
+        return batch_by_loop(scatter_add_p)(vals, dims, spec=spec, shape=shape)
+    size = batch_size(vals, dims)
+    return scatter_add(vals[0], (), IndexSpec((slice(None),) + spec.entries),
+                       (size,) + shape), 0
+
+
+def _concat_batch(vals, dims, dimension):
+    size = batch_size(vals, dims)
+    return concatenate([materialize(v, d, size) for v, d in zip(vals, dims)],
+                       dimension + 1), 0
+
+
+def _einsum_batch(vals, dims, spec):
+    a, b, out = _einsum_plan(spec)[:3]
+    z = next(c for c in "ZYXWVUTSRQPONMLKJIHGFEDCBA" if c not in spec)
+    a, b = (z + a if dims[0] == 0 else a), (z + b if dims[1] == 0 else b)
+    return einsum(f"{a},{b}->{z}{out}", *vals), 0
+
+
+gather_p.batch = _gather_batch
+scatter_add_p.batch = _scatter_add_batch
+concatenate_p.batch = _concat_batch
+einsum_p.batch = _einsum_batch
