@@ -171,7 +171,8 @@ def _pp_jaxpr(jaxpr, names, indent):
     lines = [f"{indent}{{ lambda {consts}; {ins}. let"]
     for eqn in jaxpr.eqns:
         outs = " ".join(_typed(names, v) for v in eqn.outvars)
-        params = " ".join(_pp_param(k, v, names, indent) for k, v in eqn.params.items())
+        params = " ".join(_pp_param(k, v, names, indent) for k, v in eqn.params.items()
+                          if not callable(v) or isinstance(v, Jaxpr))   # skip Python fns
         params = f"[{params}]" if params else ""
         args = " ".join(names(v) for v in eqn.invars)
         lines.append(f"{indent}    {outs} = {eqn.prim}{params} {args}".rstrip())

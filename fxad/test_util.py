@@ -152,7 +152,8 @@ def _check_close(actual, expected, atol, rtol, what, extra_tol=None):
             raise AssertionError(
                 f"check_grads: {what}: leaf {i} ({_describe(a)}) mismatches at "
                 f"{int(np.sum(bad))} of {err.size} element(s); worst at index {k}: "
-                f"got {float(a64[k])!r}, expected {float(e64[k])!r} (|err| {err[k]:.3g} > tol {tol[k]:.3g}, "
+                f"got {float(a64[k])!r}, expected {float(e64[k])!r} "
+                f"(|err| {err[k]:.3g} > tol {tol[k]:.3g}, "
                 f"atol={atol:g}, rtol={rtol:g})\n  got:      {a}\n  expected: {e}")
 
 
