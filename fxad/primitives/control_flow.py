@@ -347,3 +347,43 @@ scan_p.jvp, scan_p.transpose = _scan_jvp, _scan_transpose
 
 __all__ = ["cond_p", "while_p", "scan_p", "closed", "trace_closed", "jvp_jaxpr",
            "transpose_jaxpr", "dce"]
+
+
+# --------------------------------------------------------------------------- batching
+
+
+def _vmapped_jaxpr(jaxpr, dims):
+    """(closed program, consts) running `jaxpr` over a batch; every output batched first."""
+    from ..batching import vmap
+    return lambda size: trace_closed(
+        vmap(lambda *a: eval_jaxpr(jaxpr, *a), in_axes=tuple(dims)),
+        [a if d is None else _stacked(a, size) for a, d in zip(jaxpr.in_avals, dims)])
+
+
+def _cond_batch(vals, dims, branches):
+    """A batched index selects per example among all branches' results; otherwise each
+    branch runs on the batch."""
+    from ..batching import batch_size
+    from .elementwise import eq, select, max as max_, min as min_
+    from .structural import broadcast_in_dim
+    size = batch_size(vals, dims)
+    index, args, arg_dims = vals[0], vals[1:], dims[1:]
+    if dims[0] is None:
+        new, consts = hoist_all(*zip(*[_vmapped_jaxpr(b, arg_dims)(size) for b in branches]))
+        outs = cond_p.bind(index, *consts, *args, branches=new)
+        return outs, [0] * len(outs)
+    index = min_(max_(index, np.int32(0)), np.int32(len(branches) - 1))
+    results = None
+    for i, b in enumerate(branches):
+        j, consts = _vmapped_jaxpr(b, arg_dims)(size)
+        outs = eval_jaxpr(j, *consts, *args)
+        if results is None:
+            results = outs
+            continue
+        chosen = eq(index, np.int32(i))
+        results = [select(broadcast_in_dim(chosen, get_aval(o).shape, (0,)), o, r)
+                   for o, r in zip(outs, results)]
+    return results, [0] * len(results)
+
+
+cond_p.batch = _cond_batch
