@@ -28,11 +28,37 @@ def _zeros(x):
     return np.zeros(a.shape, a.dtype)
 
 
-def _out_tree(store, fun_flat, leaves):
-    """The output structure, recorded by whichever user function ran (or traced now)."""
-    if store["out_tree"] is None:
-        trace_to_jaxpr(fun_flat, [get_aval(x) for x in leaves])
-    return store["out_tree"]
+class _FlatCall:
+    """One call of a custom function on flat leaves: splits `nondiff_argnums` off,
+    flattens the rest, and records output structures in `store`."""
+
+    def __init__(self, custom, args):
+        self.args, self.fun = args, custom.fun
+        self.static = [args[i] for i in custom.nondiff_argnums]
+        self.dyn_idx = [i for i in range(len(args)) if i not in custom.nondiff_argnums]
+        self.dyn = tuple(args[i] for i in self.dyn_idx)
+        leaves, self.in_tree = tree_util.tree_flatten(self.dyn)
+        self.leaves = [as_value(x) for x in leaves]
+        self.store = {"out_tree": None}
+
+    def full(self, flat):
+        """All arguments, with the differentiable ones taken from `flat` leaves."""
+        out = list(self.args)
+        for i, a in zip(self.dyn_idx, tree_util.tree_unflatten(self.in_tree, flat)):
+            out[i] = a
+        return out
+
+    def record(self, out, key="out_tree"):
+        leaves, self.store[key] = tree_util.tree_flatten(out)
+        return [as_value(o) for o in leaves]
+
+    def fun_flat(self, *flat):
+        return self.record(self.fun(*self.full(flat)))
+
+    def unflatten(self, outs):
+        if self.store["out_tree"] is None:       # no user function ran: trace for it
+            trace_to_jaxpr(self.fun_flat, [get_aval(x) for x in self.leaves])
+        return tree_util.tree_unflatten(self.store["out_tree"], outs)
 
 
 # --------------------------------------------------------------------------- custom_jvp
@@ -91,34 +117,17 @@ class custom_jvp:
         if self.jvp is None:
             raise AttributeError(f"custom_jvp function {self.__name__} has no rule: "
                                  "define one with @f.defjvp")
-        static = [args[i] for i in self.nondiff_argnums]
-        dyn_idx = [i for i in range(len(args)) if i not in self.nondiff_argnums]
-        leaves, in_tree = tree_util.tree_flatten(tuple(args[i] for i in dyn_idx))
-        leaves = [as_value(x) for x in leaves]
-        store = {}
-
-        def full(dyn):
-            out = list(args)
-            for i, a in zip(dyn_idx, dyn):
-                out[i] = a
-            return out
-
-        def fun_flat(*flat):
-            out = self.fun(*full(tree_util.tree_unflatten(in_tree, flat)))
-            out_leaves, store["out_tree"] = tree_util.tree_flatten(out)
-            return [as_value(o) for o in out_leaves]
+        call = _FlatCall(self, args)
 
         def jvp_flat(primals, tangents):
-            p = tree_util.tree_unflatten(in_tree, primals)
-            t = tree_util.tree_unflatten(in_tree, tangents)
-            out, t_out = self.jvp(*static, p, t)
-            out_leaves, store["out_tree"] = tree_util.tree_flatten(out)
-            return ([as_value(o) for o in out_leaves],
-                    [as_value(o) for o in tree_util.tree_leaves(t_out)])
+            p = tree_util.tree_unflatten(call.in_tree, primals)
+            t = tree_util.tree_unflatten(call.in_tree, tangents)
+            out, t_out = self.jvp(*call.static, p, t)
+            return call.record(out), [as_value(o) for o in tree_util.tree_leaves(t_out)]
 
-        store["out_tree"] = None
-        outs = custom_jvp_call_p.bind(*leaves, fun=fun_flat, jvp=jvp_flat, name=self.__name__)
-        return tree_util.tree_unflatten(_out_tree(store, fun_flat, leaves), outs)
+        outs = custom_jvp_call_p.bind(*call.leaves, fun=call.fun_flat, jvp=jvp_flat,
+                                      name=self.__name__)
+        return call.unflatten(outs)
 
 
 # --------------------------------------------------------------------------- custom_vjp
@@ -201,44 +210,26 @@ class custom_vjp:
         if self.fwd is None:
             raise AttributeError(f"custom_vjp function {self.__name__} has no rules: "
                                  "define them with f.defvjp(fwd, bwd)")
-        static = [args[i] for i in self.nondiff_argnums]
-        dyn_idx = [i for i in range(len(args)) if i not in self.nondiff_argnums]
-        dyn = tuple(args[i] for i in dyn_idx)
-        leaves, in_tree = tree_util.tree_flatten(dyn)
-        leaves = [as_value(x) for x in leaves]
-        store = {}
-
-        def full(d):
-            out = list(args)
-            for i, a in zip(dyn_idx, d):
-                out[i] = a
-            return out
-
-        def fun_flat(*flat):
-            out = self.fun(*full(tree_util.tree_unflatten(in_tree, flat)))
-            out_leaves, store["out_tree"] = tree_util.tree_flatten(out)
-            return [as_value(o) for o in out_leaves]
+        call = _FlatCall(self, args)
 
         def fwd_flat(*flat):
-            out, res = self.fwd(*full(tree_util.tree_unflatten(in_tree, flat)))
-            out_leaves, store["out_tree"] = tree_util.tree_flatten(out)
-            res_leaves, store["res_tree"] = tree_util.tree_flatten(res)
-            return [as_value(o) for o in out_leaves], [as_value(r) for r in res_leaves]
+            out, res = self.fwd(*call.full(flat))
+            return call.record(out), call.record(res, "res_tree")
 
         def bwd_flat(res, cts):
-            ct = tree_util.tree_unflatten(store["out_tree"], cts)
-            cts_in = self.bwd(*static, tree_util.tree_unflatten(store["res_tree"], res), ct)
-            if not isinstance(cts_in, tuple) or len(cts_in) != len(dyn):
+            ct = tree_util.tree_unflatten(call.store["out_tree"], cts)
+            res = tree_util.tree_unflatten(call.store["res_tree"], res)
+            cts_in = self.bwd(*call.static, res, ct)
+            if not isinstance(cts_in, tuple) or len(cts_in) != len(call.dyn):
                 raise TypeError(f"custom_vjp bwd of {self.__name__} must return a tuple with "
-                                f"one cotangent per differentiable argument ({len(dyn)})")
+                                f"one cotangent per differentiable argument ({len(call.dyn)})")
             cts_in = [tree_util.tree_map(_zeros, a) if c is None else c   # None: zero
-                      for a, c in zip(dyn, cts_in)]
+                      for a, c in zip(call.dyn, cts_in)]
             return [as_value(c) for c in tree_util.tree_leaves(cts_in)]
 
-        store["out_tree"] = None
-        outs = custom_vjp_call_p.bind(*leaves, fun=fun_flat, fwd=fwd_flat, bwd=bwd_flat,
-                                      name=self.__name__)
-        return tree_util.tree_unflatten(_out_tree(store, fun_flat, leaves), outs)
+        outs = custom_vjp_call_p.bind(*call.leaves, fun=call.fun_flat, fwd=fwd_flat,
+                                      bwd=bwd_flat, name=self.__name__)
+        return call.unflatten(outs)
 
 
 # --------------------------------------------------------------------------- checkpoint
@@ -252,7 +243,7 @@ def checkpoint(fun):
     >>> import fxad, fxad.numpy as fnp
     >>> block = fxad.checkpoint(lambda x: fnp.sin(fnp.sin(x)))
     >>> round(float(fxad.grad(block)(0.5)), 6)
-    0.781106
+    0.778644
     """
     @functools.wraps(fun)
     def remat(*args):

@@ -53,7 +53,7 @@ class Jaxpr:
     out_avals = property(lambda self: [v.aval for v in self.outvars])
 
     def __str__(self):
-        return _pp_jaxpr(self, _Names(), "")
+        return _pp_jaxpr(self, Names(), "")
 
     __repr__ = __str__
 
@@ -132,9 +132,11 @@ def typecheck(jaxpr):
 
 # --------------------------------------------------------------------------- printing
 
-class _Names:
-    def __init__(self):
-        self.names = {}
+class Names:
+    """Names variables a, b, ..., z, ba, bb, ... in order of first use (plus `suffix`)."""
+
+    def __init__(self, suffix=""):
+        self.names, self.suffix = {}, suffix
 
     def __call__(self, v):
         if type(v) is Lit:
@@ -146,7 +148,7 @@ class _Names:
                 n = n // 26 - 1
                 if n < 0:
                     break
-            self.names[v] = s
+            self.names[v] = s + self.suffix
         return self.names[v]
 
 
@@ -156,10 +158,10 @@ def _typed(names, v):
 
 def _pp_param(k, v, names, indent):
     if isinstance(v, Jaxpr):
-        return f"{k}=" + _pp_jaxpr(v, _Names(), indent + "      ").lstrip()
+        return f"{k}=" + _pp_jaxpr(v, Names(), indent + "      ").lstrip()
     if isinstance(v, tuple) and v and all(isinstance(j, Jaxpr) for j in v):
         inner = indent + "      "
-        return f"{k}=(\n" + "\n".join(_pp_jaxpr(j, _Names(), inner) for j in v) + ")"
+        return f"{k}=(\n" + "\n".join(_pp_jaxpr(j, Names(), inner) for j in v) + ")"
     if isinstance(v, np.dtype):
         return f"{k}={v.name}"
     return f"{k}={v}"

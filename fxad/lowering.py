@@ -17,7 +17,7 @@ import tempfile
 
 import numpy as np
 
-from .jaxpr import Var, Lit, Jaxpr, dce
+from .jaxpr import Var, Lit, Jaxpr, Names, dce
 
 REDUCTIONS = {"reduce_sum": "{acc} += {x}",        # accumulator update, NaN-propagating
               "reduce_max": "{acc} = {x} if {x} > {acc} or {x} != {x} else {acc}",
@@ -140,22 +140,6 @@ def plan(jaxpr):
 # --------------------------------------------------------------------------- source
 
 
-class _Names:
-    def __init__(self):
-        self.names = {}
-
-    def __call__(self, v):
-        if v not in self.names:
-            n, s = len(self.names), ""
-            while True:
-                s = chr(ord("a") + n % 26) + s
-                n = n // 26 - 1
-                if n < 0:
-                    break
-            self.names[v] = s + "_"
-        return self.names[v]
-
-
 def literal(val, dtype=None):
     """Source text for a scalar constant, typed like `dtype` (so float32 stays float32)."""
     val = np.asarray(val)
@@ -257,7 +241,7 @@ def _nest(kernel, k, name, arrays, needed):
 def kernel_source(kernels, used_later):
     """(function name, source, input vars, output vars) of one fused function running
     `kernels` (loop nests) in order; `used_later` = vars read after all of them."""
-    name = _Names()
+    name = Names("_")
     produced = {e.outvars[0] for kern in kernels for e in kern.eqns}
     inputs = list(dict.fromkeys(v for kern in kernels for e in kern.eqns for v in e.invars
                                 if type(v) is Var and v not in produced))
@@ -334,7 +318,7 @@ class Program:
         self.steps = plan(jaxpr)
         self.kernels = []                       # (fname, source)
         self.namespace = {"np": np}
-        name = _Names()
+        name = Names("_")
         later_uses = self._later_uses()
         lines = [f"def program({', '.join(name(v) for v in jaxpr.invars)}):"]
         for v, c in zip(jaxpr.constvars, jaxpr.consts):
