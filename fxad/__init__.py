@@ -7,7 +7,7 @@
 """
 from . import primitives as _primitives  # noqa: F401  (registers every primitive)
 from . import numpy                      # noqa: F401  (makes tracers behave like arrays)
-from . import tree_util, errors, lax
+from . import tree_util, errors, lax, scipy
 from .api import grad, value_and_grad, vjp, jvp, linearize, stop_gradient, no_grad
 from .jaxpr import Jaxpr, eval_jaxpr
 from .staging import make_jaxpr
@@ -20,4 +20,4 @@ __version__ = "0.1.0"
 
 __all__ = ["jit", "vmap", "jacfwd", "jacrev", "hessian", "custom_jvp", "custom_vjp",
            "checkpoint", "grad", "value_and_grad", "vjp", "jvp", "linearize", "stop_gradient", "no_grad",
-           "make_jaxpr", "eval_jaxpr", "Jaxpr", "tree_util", "errors", "lax", "numpy"]
+           "make_jaxpr", "eval_jaxpr", "Jaxpr", "tree_util", "errors", "lax", "numpy", "scipy"]

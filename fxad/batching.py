@@ -10,7 +10,8 @@ import functools
 import numpy as np
 
 from . import tree_util
-from .core import Interpreter, Tracer, get_aval, using, current_interpreter, _current
+from .core import (Interpreter, Tracer, ShapedArray, get_aval, using, current_interpreter,
+                   _current)
 from .errors import ConcretizationTypeError
 
 
@@ -24,7 +25,6 @@ class BatchTracer(Tracer):
     @property
     def aval(self):
         a = get_aval(self.val)
-        from .core import ShapedArray
         return ShapedArray(a.shape[1:], a.dtype)
 
     shape = property(lambda self: get_aval(self.val).shape[1:])
@@ -94,6 +94,14 @@ def batch_by_loop(prim):
     """The fallback rule: apply `prim` to each example and stack the results."""
     def rule(vals, dims, **params):
         size = batch_size(vals, dims)
+        if size == 0:                    # nothing to run: empty results of the right type
+            avals = [get_aval(v) if d is None else ShapedArray(get_aval(v).shape[1:],
+                                                                get_aval(v).dtype)
+                     for v, d in zip(vals, dims)]
+            out = prim.abstract_eval(*avals, **params)
+            empty = lambda a: np.zeros((0,) + a.shape, a.dtype)
+            return ([empty(a) for a in out], [0] * len(out)) if prim.multiple_results \
+                else (empty(out), 0)
         outs = [prim.bind(*[unbatch(v, i) if d == 0 else v for v, d in zip(vals, dims)],
                           **params) for i in range(size)]
         if prim.multiple_results:
@@ -163,6 +171,11 @@ def vmap(fun, in_axes=0, out_axes=0):
         leaves, in_tree = tree_util.tree_flatten(args)
         leaf_axes = _axis_spec(tuple(axes), args, "in_axes")
         leaves = [as_value(x) for x in leaves]
+        for x, a in zip(leaves, leaf_axes):
+            nd = get_aval(x).ndim
+            if a is not None and not -nd <= a < nd:
+                raise ValueError(f"vmap in_axes={a} is out of range for an argument of "
+                                 f"rank {nd} (shape {get_aval(x).shape})")
         sizes = {get_aval(x).shape[a] for x, a in zip(leaves, leaf_axes) if a is not None}
         if len(sizes) != 1:
             raise ValueError("vmap needs one batch size: the mapped axes have sizes "

@@ -363,7 +363,7 @@ def _vmapped_jaxpr(jaxpr, dims):
 def _cond_batch(vals, dims, branches):
     """A batched index selects per example among all branches' results; otherwise each
     branch runs on the batch."""
-    from ..batching import batch_size
+    from ..batching import batch_size, materialize
     from .elementwise import eq, select, max as max_, min as min_
     from .structural import broadcast_in_dim
     size = batch_size(vals, dims)
@@ -375,8 +375,11 @@ def _cond_batch(vals, dims, branches):
     index = min_(max_(index, np.int32(0)), np.int32(len(branches) - 1))
     results = None
     for i, b in enumerate(branches):
-        j, consts = _vmapped_jaxpr(b, arg_dims)(size)
-        outs = eval_jaxpr(j, *consts, *args)
+        if any(d is not None for d in arg_dims):
+            j, consts = _vmapped_jaxpr(b, arg_dims)(size)
+            outs = eval_jaxpr(j, *consts, *args)
+        else:                                      # only the index is batched
+            outs = [materialize(o, None, size) for o in eval_jaxpr(b, *args)]
         if results is None:
             results = outs
             continue
