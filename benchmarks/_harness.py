@@ -136,15 +136,24 @@ def print_header(title, env, skipped, rounds, min_batch):
 
 # --------------------------------------------------------------------------- timing
 
-def calibrate_timed(fn, min_batch_s):
+def calibrate_timed(fn, min_batch_s, tries=1):
     """(calls per timed batch so that one batch lasts at least `min_batch_s`, seconds
-    that batch took)."""
-    n = 1
-    while True:
+    that batch took). With `tries` > 1, a batch long enough is timed up to `tries` times
+    (the shortest counts), so that one call slowed by the machine (a preempted call on a
+    busy machine) does not fix the batch at too few calls."""
+    def timed(n):
         t0 = time.perf_counter()
         for _ in range(n):
             fn()
-        dt = time.perf_counter() - t0
+        return time.perf_counter() - t0
+
+    n = 1
+    while True:
+        dt = timed(n)
+        for _ in range(tries - 1):
+            if dt < min_batch_s:
+                break
+            dt = min(dt, timed(n))
         if dt >= min_batch_s:
             return n, dt
         n = max(n * 2, int(n * min_batch_s / max(dt, 1e-9) * 1.2))
@@ -155,20 +164,20 @@ def calibrate(fn, min_batch_s):
     return calibrate_timed(fn, min_batch_s)[0]
 
 
-def measure(cases, rounds, min_batch_s, max_s=None, min_rounds=3):
+def measure(cases, rounds, min_batch_s, max_s=None, min_rounds=3, calibrate_tries=1):
     """Seconds per call of each (label, fn) in `cases`, timed round-robin.
 
     Each round times one batch of every contender, starting from a rotating position, so
     that a slow drift of the machine hits all contenders alike. GC stays enabled (it is
     part of what a library costs) but is collected before each round. With `max_s`, the
     number of rounds shrinks (not below `min_rounds`) so that the timed rounds take about
-    `max_s` seconds, judged from the calibration batches. Returns (samples, numbers,
-    faults): {label: per-round seconds per call}, {label: calls per batch},
-    {label: per-round minor page faults per call}.
+    `max_s` seconds, judged from the calibration batches. `calibrate_tries`: see
+    `calibrate_timed`. Returns (samples, numbers, faults): {label: per-round seconds per
+    call}, {label: calls per batch}, {label: per-round minor page faults per call}.
     """
     numbers, round_s = {}, 0.0
     for label, fn in cases:
-        numbers[label], dt = calibrate_timed(fn, min_batch_s)
+        numbers[label], dt = calibrate_timed(fn, min_batch_s, calibrate_tries)
         round_s += dt
     if max_s is not None and round_s > 0:
         rounds = max(min(rounds, int(max_s / round_s)), min(min_rounds, rounds))
