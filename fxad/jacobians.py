@@ -95,7 +95,11 @@ def jacrev(fun, argnums=0, has_aux=False):
         out, vjp_fn = res[0], res[1]
         out_leaves, out_tree = tree_util.tree_flatten(out)
         eye, out_avals, offsets, split = _basis(out_leaves)
-        cols = vmap(lambda vec: vjp_fn(tree_util.tree_unflatten(out_tree, split(vec))))(eye)
+        pull = lambda vec: vjp_fn(tree_util.tree_unflatten(out_tree, split(vec)))
+        if len(eye) == 1:                  # a scalar output: one vjp, no batch axis needed
+            cols = tree_util.tree_map(lambda c: fnp.reshape(c, (1,) + fnp.shape(c)), pull(eye[0]))
+        else:
+            cols = vmap(pull)(eye)
         col_leaves = tree_util.tree_leaves(cols)           # each (n_out_total, *in_shape)
         blocks = [[fnp.reshape(c[offsets[j]:offsets[j + 1]], o.shape + a.shape)
                    for c, a in zip(col_leaves, in_avals)] for j, o in enumerate(out_avals)]
