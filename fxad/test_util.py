@@ -246,8 +246,8 @@ def check_grads(f, args, order=2, modes=("fwd", "rev"), atol=None, rtol=None, ep
 
     "fwd": `fxad.jvp` against central finite differences in a random direction (a step of
     `eps` relative to each argument element's magnitude, absolute below 1). "rev":
-    `fxad.vjp` against finite differences and against `fxad.jvp` by
-    `<ct, J t> == <J^T ct, t>`. With `order > 1`
+    `fxad.vjp` against finite differences and (when "fwd" is checked too) against
+    `fxad.jvp` by `<ct, J t> == <J^T ct, t>`. With `order > 1`
     the same checks run on the JVP map `(primals, tangents) -> jvp(f, ...)` and on the
     VJP map `args -> vjp_fn(f(args))`, recursively. `args` is a tuple of pytrees;
     default tolerances and steps depend on the lowest floating-point precision among the
@@ -273,7 +273,7 @@ def check_grads(f, args, order=2, modes=("fwd", "rev"), atol=None, rtol=None, ep
         if "rev" in modes:
             msg = f"VJP of {what}" if what else "VJP"
             check_vjp(fun, functools.partial(api.vjp, fun), args, err_msg=msg,
-                      f_jvp=jvp_of(fun), **check)
+                      f_jvp=jvp_of(fun) if "fwd" in modes else None, **check)
             if order > 1:
                 def vjp_map(*a):
                     out, vjp_fn = api.vjp(fun, *a)

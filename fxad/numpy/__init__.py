@@ -21,11 +21,16 @@ from ._contract import CONTRACT_NAMES
 from ._creation import *  # noqa: F401,F403
 from ._creation import CREATION_NAMES
 from . import _shape, _tracer
+from ._more import *  # noqa: F401,F403
+from ._more import MORE_NAMES
 
 pi, e, inf, nan, newaxis = _np.pi, _np.e, _np.inf, _np.nan, None
 float32, float64, int32, int64, bool_ = _np.float32, _np.float64, _np.int32, _np.int64, _np.bool_
 
 __all__ = (["asarray", "array", "shape", "ndim", "size", "result_type"] + ELEMENTWISE_NAMES
            + SHAPE_NAMES + REDUCTION_NAMES + CONTRACT_NAMES + CREATION_NAMES)
+__all__ += [n for n in MORE_NAMES if n not in __all__]
+
+from . import linalg  # noqa: E402  (fxad.numpy.linalg)
 
 _tracer.install(__import__(__name__, fromlist=["_"]))

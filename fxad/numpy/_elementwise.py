@@ -36,9 +36,9 @@ _FLOAT_UNARY = {
     "arctan": ew.atan, "sinh": ew.sinh, "cosh": ew.cosh, "tanh": ew.tanh,
     "arcsinh": ew.asinh, "arccosh": ew.acosh, "arctanh": ew.atanh, "exp": ew.exp,
     "exp2": ew.exp2, "expm1": ew.expm1, "log": ew.log, "log2": ew.log2, "log10": ew.log10,
-    "log1p": ew.log1p, "sqrt": ew.sqrt, "cbrt": ew.cbrt, "floor": ew.floor, "ceil": ew.ceil,
-    "rint": ew.round,
+    "log1p": ew.log1p, "sqrt": ew.sqrt, "cbrt": ew.cbrt,
 }
+_ROUNDING = {"floor": ew.floor, "ceil": ew.ceil, "rint": ew.round}
 _KEEP_DTYPE_UNARY = {"negative": ew.neg, "abs": ew.abs, "sign": ew.sign,
                      "invert": ew.not_, "bitwise_not": ew.not_}
 _BINARY = {
@@ -52,6 +52,18 @@ _FLOAT_BINARY = {"true_divide": ew.div, "arctan2": ew.atan2}
 
 globals().update({n: _float_unary(f, n) for n, f in _FLOAT_UNARY.items()})
 globals().update({n: _keep_dtype_unary(f, n) for n, f in _KEEP_DTYPE_UNARY.items()})
+
+
+def _rounding(prim_fn, name):
+    def fn(x):
+        x = asarray(x)
+        return prim_fn(x) if get_aval(x).dtype.kind in "fc" else x   # integers: as is
+    fn.__name__ = name
+    fn.__doc__ = f"Elementwise `numpy.{name}` (zero derivative); integers stay as they are."
+    return fn
+
+
+globals().update({n: _rounding(f, n) for n, f in _ROUNDING.items()})
 globals().update({n: _binary(f, n) for n, f in _BINARY.items()})
 globals().update({n: _binary(f, n, to_float_=True) for n, f in _FLOAT_BINARY.items()})
 divide = true_divide          # noqa: F821
@@ -221,7 +233,7 @@ def astype(x, dtype):
     return ew.convert_element_type(asarray(x), np.dtype(dtype))
 
 
-ELEMENTWISE_NAMES = (list(_FLOAT_UNARY) + list(_KEEP_DTYPE_UNARY) + list(_BINARY)
+ELEMENTWISE_NAMES = (list(_FLOAT_UNARY) + list(_ROUNDING) + list(_KEEP_DTYPE_UNARY) + list(_BINARY)
                      + list(_FLOAT_BINARY) + [
                          "divide", "mod", "absolute", "positive", "square", "reciprocal",
                          "power", "round", "around", "isfinite", "isnan", "isinf",

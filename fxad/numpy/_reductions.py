@@ -25,6 +25,12 @@ def _keep(out, shape, axes, keepdims):
     return st.reshape(out, [1 if i in axes else n for i, n in enumerate(shape)])
 
 
+def _no_out(out):
+    if out is not None:
+        raise NotImplementedError("fxad.numpy functions cannot write into `out=` arrays "
+                                  "(traced values are immutable); use the return value")
+
+
 def _prepare(a, axis, dtype):
     a = asarray(a)
     if dtype is not None:
@@ -33,8 +39,9 @@ def _prepare(a, axis, dtype):
     return a, shape, normalize_axis(axis, len(shape))
 
 
-def sum(a, axis=None, dtype=None, keepdims=False):  # noqa: A001
+def sum(a, axis=None, dtype=None, out=None, keepdims=False):  # noqa: A001
     """Sum over `axis` (all axes by default)."""
+    _no_out(out)
     a, shape, axes = _prepare(a, axis, dtype)
     a = ew.convert_element_type(a, _sum_dtype(get_aval(a).dtype))
     return _keep(st.reduce_sum(a, axes), shape, axes, keepdims)
@@ -44,16 +51,18 @@ def _count(shape, axes):
     return int(np.prod([shape[i] for i in axes], dtype=np.int64))
 
 
-def mean(a, axis=None, dtype=None, keepdims=False):
+def mean(a, axis=None, dtype=None, out=None, keepdims=False):
     """Arithmetic mean over `axis` (in floating point)."""
+    _no_out(out)
     a, shape, axes = _prepare(a, axis, dtype)
     a = to_float(a)
     total = st.reduce_sum(a, axes)
     return _keep(ew.div(total, ew.const(a, _count(shape, axes))), shape, axes, keepdims)
 
 
-def var(a, axis=None, dtype=None, ddof=0, keepdims=False):
+def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
     """Variance over `axis`, with `ddof` delta degrees of freedom."""
+    _no_out(out)
     a, shape, axes = _prepare(a, axis, dtype)
     a = to_float(a)
     centered = ew.sub(*promote(a, mean(a, axes, keepdims=True)))
@@ -61,13 +70,14 @@ def var(a, axis=None, dtype=None, ddof=0, keepdims=False):
     return _keep(ew.div(total, ew.const(a, _count(shape, axes) - ddof)), shape, axes, keepdims)
 
 
-def std(a, axis=None, dtype=None, ddof=0, keepdims=False):
+def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
     """Standard deviation over `axis` (its gradient is infinite where it is 0)."""
-    return ew.sqrt(var(a, axis, dtype, ddof, keepdims))
+    return ew.sqrt(var(a, axis, dtype, out, ddof, keepdims))
 
 
 def _extremum(reduce, name):
-    def fn(a, axis=None, keepdims=False):
+    def fn(a, axis=None, out=None, keepdims=False):
+        _no_out(out)
         a, shape, axes = _prepare(a, axis, None)
         if builtins.any(shape[i] == 0 for i in axes):
             raise ValueError(f"zero-size array to reduction operation {name} which has no "
@@ -82,19 +92,20 @@ max = amax = _extremum(st.reduce_max, "max")  # noqa: A001
 min = amin = _extremum(st.reduce_min, "min")  # noqa: A001
 
 
-def any(a, axis=None, keepdims=False):  # noqa: A001
+def any(a, axis=None, out=None, keepdims=False):  # noqa: A001
     from ._elementwise import _as_bool
-    return max(_as_bool(a), axis, keepdims)
+    return max(_as_bool(a), axis, out, keepdims)
 
 
-def all(a, axis=None, keepdims=False):  # noqa: A001
+def all(a, axis=None, out=None, keepdims=False):  # noqa: A001
     from ._elementwise import _as_bool
-    return min(_as_bool(a), axis, keepdims)
+    return min(_as_bool(a), axis, out, keepdims)
 
 
-def prod(a, axis=None, dtype=None, keepdims=False):
+def prod(a, axis=None, dtype=None, out=None, keepdims=False):
     """Product over `axis`, as a tree of pairwise products: exact, and differentiable to
     any order even where elements are zero."""
+    _no_out(out)
     a, shape, axes = _prepare(a, axis, dtype)
     a = ew.convert_element_type(a, _sum_dtype(get_aval(a).dtype))
     kept = [i for i in range(len(shape)) if i not in axes]
@@ -113,7 +124,8 @@ def prod(a, axis=None, dtype=None, keepdims=False):
 
 
 def _arg_extremum(reduce, name):
-    def fn(a, axis=None, keepdims=False):
+    def fn(a, axis=None, out=None, keepdims=False):
+        _no_out(out)
         a = asarray(a)
         shape = get_aval(a).shape
         if axis is None:
@@ -130,8 +142,9 @@ argmax = _arg_extremum(st.argmax, "argmax")
 argmin = _arg_extremum(st.argmin, "argmin")
 
 
-def cumsum(a, axis=None, dtype=None):
+def cumsum(a, axis=None, dtype=None, out=None):
     """Cumulative sum along `axis` (of the flattened array when `axis` is None)."""
+    _no_out(out)
     a = asarray(a) if dtype is None else ew.convert_element_type(asarray(a), np.dtype(dtype))
     if axis is None:
         a, axis = ravel(a), 0

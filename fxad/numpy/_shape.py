@@ -93,18 +93,20 @@ def broadcast_to(array, shape):
 
 def broadcast_arrays(*args):
     shape = np.broadcast_shapes(*(get_aval(asarray(a)).shape for a in args))
-    return [broadcast_to(a, shape) for a in args]
+    return tuple(broadcast_to(a, shape) for a in args)
 
 
-def _same_dtype(arrays):
+def _same_dtype(arrays, dtype=None):
     arrays = [asarray(a) for a in arrays]
-    dtype = result_type(*arrays)
+    dtype = result_type(*arrays) if dtype is None else np.dtype(dtype)
     return [ew.convert_element_type(a, dtype) for a in arrays]
 
 
-def concatenate(arrays, axis=0):
+def concatenate(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
     """Join arrays along an existing axis (`axis=None` flattens them first)."""
-    arrays = _same_dtype(arrays)
+    if out is not None:
+        raise NotImplementedError("fxad.numpy.concatenate cannot write into `out=`")
+    arrays = _same_dtype(arrays, dtype)
     if axis is None:
         arrays, axis = [ravel(a) for a in arrays], 0
     shapes = [get_aval(a).shape for a in arrays]
@@ -116,9 +118,11 @@ def concatenate(arrays, axis=0):
     return st.concatenate(arrays, axis)
 
 
-def stack(arrays, axis=0):
+def stack(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
     """Join same-shaped arrays along a new axis."""
-    arrays = _same_dtype(arrays)
+    if out is not None:
+        raise NotImplementedError("fxad.numpy.stack cannot write into `out=`")
+    arrays = _same_dtype(arrays, dtype)
     shapes = {get_aval(a).shape for a in arrays}
     if len(shapes) != 1:
         raise ValueError(f"stack: all input arrays must have the same shape, got {sorted(shapes)}")
@@ -126,14 +130,14 @@ def stack(arrays, axis=0):
     return st.concatenate([expand_dims(a, axis) for a in arrays], axis)
 
 
-def vstack(tup):
+def vstack(tup, *, dtype=None, casting="same_kind"):
     return concatenate([a if get_aval(a).ndim >= 2 else reshape(a, (1, -1))
-                        for a in map(asarray, tup)], 0)
+                        for a in map(asarray, tup)], 0, dtype=dtype)
 
 
-def hstack(tup):
+def hstack(tup, *, dtype=None, casting="same_kind"):
     arrays = [asarray(a) for a in tup]
-    return concatenate(arrays, 0 if get_aval(arrays[0]).ndim == 1 else 1)
+    return concatenate(arrays, 0 if get_aval(arrays[0]).ndim == 1 else 1, dtype=dtype)
 
 
 def split(ary, indices_or_sections, axis=0):

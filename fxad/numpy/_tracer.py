@@ -36,7 +36,8 @@ def install(fnp):
 
     for name in ["sum", "mean", "prod", "max", "min", "var", "std", "any", "all", "argmax",
                  "argmin", "cumsum", "dot", "swapaxes", "squeeze", "ravel", "clip", "round",
-                 "nonzero", "astype", "conj"]:
+                 "nonzero", "astype", "conj", "cumprod", "diagonal", "trace", "repeat",
+                 "take", "argsort", "searchsorted", "copy"]:
         if hasattr(fnp, name):
             setattr(Tracer, name, getattr(fnp, name))
     Tracer.reshape = lambda self, *shape, order="C": fnp.reshape(
@@ -48,11 +49,15 @@ def install(fnp):
     Tracer.real = property(fnp.real)
     Tracer.imag = property(fnp.imag)
     Tracer.conjugate = fnp.conj
+    Tracer.at = property(fnp.at, doc="Functional indexed updates: `x.at[idx].set(v)`, "
+                         "`.add(v)`, `.multiply(v)`, `.min(v)`, `.max(v)`, `.get()`...")
     Tracer.item = lambda self: self._concrete("item() of a traced value").item()
     Tracer.tolist = lambda self: self._concrete("tolist() of a traced value").tolist()
 
     dispatch = {getattr(np, n): getattr(fnp, n) for n in fnp.__all__
                 if callable(getattr(np, n, None)) and callable(getattr(fnp, n))}
+    dispatch.update({getattr(np.linalg, n): getattr(fnp.linalg, n) for n in fnp.linalg.__all__
+                     if callable(getattr(np.linalg, n, None))})
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         if kwargs.get("out") is not None or kwargs.get("where", True) is not True:
@@ -82,5 +87,6 @@ def install(fnp):
 
 
 def _setitem(self, index, value):
-    raise TypeError("Traced arrays are immutable: `x[idx] = y` is not supported. Build the "
-                    "result functionally instead, e.g. with fxad.numpy.where or concatenate.")
+    raise TypeError("Traced arrays are immutable: `x[idx] = y` is not supported. Use the "
+                    "functional update `x = x.at[idx].set(y)` (also `.add`, `.multiply`, "
+                    "`.min`, `.max`; `fxad.numpy.at(x)[idx]` for any array) instead.")
