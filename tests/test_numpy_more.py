@@ -719,6 +719,21 @@ def test_new_tracer_methods():
         fnp.nansum(x, 0, None, np.empty(4))
 
 
+def test_where_safe_keeps_gradients_finite_where_plain_where_does_not():
+    x = np.array([4.0, 0.0, -1.0, 2.25])
+    with np.errstate(all="ignore"):
+        plain = fxad.grad(lambda v: fnp.where(v > 0, fnp.sqrt(v), 0.0).sum())(x)
+    safe = fxad.grad(lambda v: fnp.where_safe(v > 0, fnp.sqrt, v).sum())(x)
+    assert not np.isfinite(plain).all()
+    expected = np.where(x > 0, 0.5 / np.sqrt(np.where(x > 0, x, 1.0)), 0.0)
+    np.testing.assert_allclose(safe, expected, rtol=1e-15)
+    np.testing.assert_allclose(fnp.where_safe(x > 0, fnp.sqrt, x, otherwise=-1.0),
+                               np.where(x > 0, np.sqrt(np.abs(x)), -1.0))
+    for transform in (fxad.jit, lambda f: f):
+        g = transform(fxad.grad(lambda v: fnp.where_safe(v > 0, fnp.log, v).sum()))
+        np.testing.assert_allclose(g(x), np.where(x > 0, 1 / np.where(x > 0, x, 1.0), 0.0))
+
+
 # --------------------------------------------------------------------------- bookkeeping
 
 # Pre-existing fxad.numpy functions exercised by name in other test files (each file is
@@ -738,6 +753,7 @@ TESTED_ELSEWHERE = {
     "test_vmath.py": ["isnan", "empty_like"],
     "test_primitives.py": ["ndim", "any", "zeros", "empty", "zeros_like", "ones_like"],
     "test_vmap.py": ["argmax"],
+    "test_numpy_more.py": ["where_safe"],
 }
 
 
