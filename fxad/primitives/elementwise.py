@@ -215,7 +215,8 @@ def _integer_pow_impl(x, y):
 
 
 _integer_pow_p = _define("integer_pow", _integer_pow_impl, 1, numba="{0} ** {y}")
-_integer_pow_p.abstract_eval = lambda x, y: x
+_integer_pow_p.abstract_eval = lambda x, y: (
+    ShapedArray(x.shape, np.float64) if y < 0 and not is_float(x.dtype) else x)
 defjvp(_integer_pow_p, lambda t, out, x, y: None if y == 0 else
        mul(t, mul(const(x, y), x if y == 2 else integer_pow(x, y - 1))))
 

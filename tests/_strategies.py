@@ -1,0 +1,66 @@
+"""Hypothesis building blocks shared by the test files: arrays inside a domain, shapes,
+and the `examples()` helper that scales the active profile's example count."""
+import numpy as np
+from hypothesis import settings, strategies as st
+from hypothesis.extra import numpy as hnp
+
+F64, F32 = np.dtype(np.float64), np.dtype(np.float32)
+
+
+def examples(factor=1.0):
+    """`settings` with `factor` times the active profile's `max_examples`."""
+    return settings(max_examples=max(1, int(settings.default.max_examples * factor)))
+
+
+def shapes(min_dims=0, max_dims=3, min_side=1, max_side=3):
+    return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side,
+                            max_side=max_side)
+
+
+def _floats(lo, hi, dtype):
+    width = 32 if np.dtype(dtype) == F32 else 64
+    if width == 32:                       # round the bounds inwards to float32
+        lo32, hi32 = np.float32(lo), np.float32(hi)
+        lo = float(lo32 if lo32 >= lo else np.nextafter(lo32, np.float32(np.inf)))
+        hi = float(hi32 if hi32 <= hi else np.nextafter(hi32, np.float32(-np.inf)))
+    return st.floats(lo, hi, width=width, allow_nan=False, allow_infinity=False,
+                     allow_subnormal=False)
+
+
+def in_range(draw, shape, lo, hi, dtype=F64):
+    """A `dtype` array of `shape` with entries in [lo, hi] (a NumPy scalar for shape ())."""
+    return _finish(draw(hnp.arrays(dtype, shape, elements=_floats(lo, hi, dtype))), shape)
+
+
+def away_from_zero(draw, shape, lo, hi, dtype=F64):
+    """Entries with lo <= |x| <= hi, either sign."""
+    elems = st.one_of(_floats(-hi, -lo, dtype), _floats(lo, hi, dtype))
+    return _finish(draw(hnp.arrays(dtype, shape, elements=elems)), shape)
+
+
+def grid(draw, shape, spacing, offset=0.0, k=8, dtype=F64, unique=False):
+    """Entries `offset + spacing * n` for integers |n| <= k (optionally all distinct)."""
+    n = draw(hnp.arrays(np.int64, shape, elements=st.integers(-k, k), unique=unique))
+    return _finish(np.asarray(offset + spacing * n, dtype), shape)
+
+
+def ints(draw, shape, lo, hi, dtype=np.int64):
+    return _finish(draw(hnp.arrays(dtype, shape, elements=st.integers(lo, hi))), shape)
+
+
+def bools(draw, shape):
+    return _finish(draw(hnp.arrays(np.bool_, shape)), shape)
+
+
+def _finish(x, shape):
+    return x[()] if shape == () else x
+
+
+def float_dtype(draw, allow_f32=True):
+    return draw(st.sampled_from([F64, F32])) if allow_f32 else F64
+
+
+def binary_shapes(draw, shape=None):
+    """Operand shapes for a shape-strict binary primitive: equal, or one of them rank 0."""
+    shape = draw(shapes()) if shape is None else shape
+    return draw(st.sampled_from([(shape, shape), (shape, ()), ((), shape), ((), ())]))
