@@ -18,7 +18,7 @@ from .primitives.structural import (  # noqa: F401
 from .primitives.control_flow import (  # noqa: E402
     cond_p, while_p, scan_p, trace_closed, hoist_all)
 from . import tree_util as _tu                                          # noqa: E402
-from .core import Tracer as _Tracer, get_aval as _get_aval              # noqa: E402
+from .core import get_aval as _get_aval              # noqa: E402
 import numpy as _np                                                     # noqa: E402
 
 

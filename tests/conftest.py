@@ -5,10 +5,20 @@
 Tests that need a different number of examples scale `max_examples` from the profile's
 (see `examples()`), so the profile stays the single knob.
 """
+import atexit
 import os
+import shutil
 import sys
+import tempfile
 
 from hypothesis import HealthCheck, settings
+
+# One Numba kernel cache for the whole run (set before anything compiles), so repeated
+# kernels compile once and ~/.cache stays clean; removed at exit.
+if not os.environ.get("FXAD_CACHE_DIR"):
+    _CACHE = tempfile.mkdtemp(prefix="fxad-test-cache-")
+    os.environ["FXAD_CACHE_DIR"] = _CACHE
+    atexit.register(shutil.rmtree, _CACHE, True)
 
 # Test the working tree even when another version of fxad is installed.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

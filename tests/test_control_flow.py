@@ -13,17 +13,8 @@ finite differences of the reference (derivatives):
                    primitives' transpose rules (cond, scan, fori_loop with static bounds)
 Reverse mode through a staged `while_loop` must raise a clear error naming the fix.
 """
-import atexit
-import os
-import shutil
 import sys
-import tempfile
 from typing import Callable, NamedTuple
-
-if not os.environ.get("FXAD_CACHE_DIR"):            # one kernel cache for the test run
-    _CACHE = tempfile.mkdtemp(prefix="fxad-test-cache-")
-    os.environ["FXAD_CACHE_DIR"] = _CACHE
-    atexit.register(shutil.rmtree, _CACHE, True)
 
 import numpy as np
 import pytest

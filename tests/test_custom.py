@@ -4,19 +4,10 @@ The custom rules here are deliberately *different* from the function's true deri
 wherever the test must tell which one a transform used; expected values are derived from
 the rule by hand (e.g. a rule `2 cos(x) t` for `sin` gives gradient `2 cos(x)`).
 """
-import atexit
 import functools
-import os
-import shutil
-import tempfile
 
 import numpy as np
 import pytest
-
-if not os.environ.get("FXAD_CACHE_DIR"):            # jit may compile: keep ~/.cache clean
-    _CACHE = tempfile.mkdtemp(prefix="fxad-test-cache-")
-    os.environ["FXAD_CACHE_DIR"] = _CACHE
-    atexit.register(shutil.rmtree, _CACHE, True)
 
 import fxad                                          # noqa: E402
 import fxad.numpy as fnp                             # noqa: E402

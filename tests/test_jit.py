@@ -16,22 +16,14 @@
 The kernel cache folder is one temporary directory for the whole test run (created here
 unless `FXAD_CACHE_DIR` is already set), so repeated kernels compile once per run.
 """
-import atexit
 import functools
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 import textwrap
 from typing import Callable, NamedTuple
-
-if not os.environ.get("FXAD_CACHE_DIR"):            # before anything compiles
-    _CACHE = tempfile.mkdtemp(prefix="fxad-test-cache-")
-    os.environ["FXAD_CACHE_DIR"] = _CACHE
-    atexit.register(shutil.rmtree, _CACHE, True)
 
 import numpy as np
 import pytest

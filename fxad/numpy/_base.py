@@ -2,7 +2,7 @@
 (Python scalars are weak, as in NumPy 2) and explicit broadcasting before primitives."""
 import numpy as np
 
-from ..core import Tracer, get_aval, is_float
+from ..core import Tracer, get_aval
 from ..primitives import elementwise as ew
 from ..primitives.structural import broadcast_in_dim
 
