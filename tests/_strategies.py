@@ -12,6 +12,12 @@ def examples(factor=1.0):
     return settings(max_examples=max(1, int(settings.default.max_examples * factor)))
 
 
+@st.composite
+def drawn(draw, gen, *args):
+    """The strategy of `gen(draw, *args)`, a generator written as a function of `draw`."""
+    return gen(draw, *args)
+
+
 def shapes(min_dims=0, max_dims=3, min_side=1, max_side=3):
     return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side,
                             max_side=max_side)

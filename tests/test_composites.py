@@ -20,7 +20,7 @@ import fxad
 import fxad.numpy as fnp
 from fxad.test_util import check_grads, numerical_jvp
 
-from _strategies import F32, F64, away_from_zero, examples, grid, in_range
+from _strategies import F32, F64, away_from_zero, drawn, examples, grid, in_range
 
 
 class Composite(NamedTuple):
@@ -149,8 +149,8 @@ MODULES = {"fnp": fnp, "np": np}
 
 
 def draw_args(data, comp, dtype):
-    return tuple(data.draw(st.composite(lambda draw: draw_arg(draw, shape, domain, dtype))(),
-                           label=f"arg{i}") for i, (shape, domain) in enumerate(comp.args))
+    return tuple(data.draw(drawn(draw_arg, shape, domain, dtype), label=f"arg{i}")
+                 for i, (shape, domain) in enumerate(comp.args))
 
 
 def tree_inner(xs, ys, xp=fnp):

@@ -29,7 +29,7 @@ from fxad.primitives.control_flow import trace_closed
 from fxad.primitives.structural import IndexSpec
 from fxad.test_util import check_grads
 
-from _strategies import (F32, F64, away_from_zero, binary_shapes, bools, examples,
+from _strategies import (F32, F64, away_from_zero, binary_shapes, bools, drawn, examples,
                          float_dtype, grid, in_range, ints, shapes)
 
 
@@ -559,8 +559,7 @@ def cases(test, names):
 
 
 def draw_case(data, name, with_meta=False):
-    case = data.draw(st.composite(lambda draw: TEST_SPECS[name].gen(draw))(),
-                     label=f"{name} (args, params)")
+    case = data.draw(drawn(TEST_SPECS[name].gen), label=f"{name} (args, params)")
     args, params, meta = case if len(case) == 3 else case + ({},)
     return (registry[name], args, params) + ((meta,) if with_meta else ())
 
