@@ -513,3 +513,13 @@ def test_typecheck_rejects_ill_formed_programs():
         jx.typecheck(twice)
     with pytest.raises(jx.JaxprTypeError, match="undefined"):
         jx.typecheck(jx.Jaxpr([], [], [a], [], [c]))
+
+
+def test_python_divmod_and_round_on_traced_values():
+    from fxad.test_util import check_grads
+    x = 3.3
+    q, r = fxad.jit(lambda v: divmod(v, 2.0))(x), divmod(x, 2.0)
+    np.testing.assert_allclose(q, r)
+    check_grads(lambda v: divmod(v, 2.0)[1] + divmod(7.0, v)[1], (x,), order=1)
+    assert float(fxad.grad(lambda v: round(v) * v)(2.6)) == 3.0
+    assert float(fxad.jit(lambda v: round(v, 1))(2.66)) == round(2.66, 1)

@@ -31,6 +31,9 @@ def install(fnp):
     Tracer.__pos__ = fnp.positive
     Tracer.__abs__ = fnp.abs
     Tracer.__invert__ = fnp.invert
+    Tracer.__divmod__ = lambda self, other: fnp.divmod(self, other)
+    Tracer.__rdivmod__ = lambda self, other: fnp.divmod(other, self)
+    Tracer.__round__ = lambda self, ndigits=None: fnp.round(self, ndigits or 0)
     Tracer.__getitem__ = fnp._shape.getitem
     Tracer.__setitem__ = _setitem
 
