@@ -13,48 +13,15 @@ keeps the last update (as NumPy's assignment does) and `multiply`/`divide`/`powe
 `vmap`), `set` averages repeated updates, and the other operations need
 `unique_indices=True`.
 """
-import operator
 
 import numpy as np
 
-from ..core import Tracer, get_aval, concrete_or_none, is_float
+from ..core import get_aval, concrete_or_none, is_float
 from ..primitives import elementwise as ew
 from ..primitives import structural as st
 from . import _elementwise as el
 from ._base import asarray
-from ._shape import getitem, broadcast_to
-
-
-def _parse_index(index):
-    """NumPy index -> (IndexSpec, index arrays), as `fxad.numpy` indexing reads it."""
-    index = index if isinstance(index, tuple) else (index,)
-    entries, arrays = [], []
-    for e in index:
-        if e is None or e is Ellipsis:
-            entries.append(e)
-        elif isinstance(e, slice):
-            entries.append(slice(*(None if v is None else operator.index(v)
-                                   for v in (e.start, e.stop, e.step))))
-        elif isinstance(e, (int, np.integer)) and not isinstance(e, (bool, np.bool_)):
-            entries.append(int(e))
-        else:
-            if isinstance(e, Tracer) and get_aval(e).dtype == np.bool_:
-                value = concrete_or_none(e)
-                e = e._concrete("Boolean-mask indexing (the number of updated elements "
-                                "depends on the values)") if value is None else value
-            if not isinstance(e, Tracer):
-                e = np.asarray(e)
-                if e.dtype == np.bool_:
-                    nz = np.nonzero(e)
-                    entries.extend([st.IndexSpec.ARRAY] * len(nz))
-                    arrays.extend(nz)
-                    continue
-            if not np.issubdtype(get_aval(e).dtype, np.integer):
-                raise IndexError("arrays used as indices must be of integer (or boolean) "
-                                 f"type, got {get_aval(e).dtype}")
-            entries.append(st.IndexSpec.ARRAY)
-            arrays.append(e)
-    return st.IndexSpec(entries), arrays
+from ._shape import getitem, broadcast_to, parse_index as _parse_index
 
 
 def _occurrences(flat):

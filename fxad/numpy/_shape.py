@@ -168,7 +168,13 @@ def _static_int(v):
 def getitem(x, index):
     """`x[index]` for ints, slices, None, Ellipsis, integer arrays and boolean masks.
     Reverse mode accumulates into the indexed positions (a scatter-add)."""
-    x = asarray(x)
+    spec, arrays = parse_index(index)
+    return st.gather(asarray(x), spec, arrays)
+
+
+def parse_index(index):
+    """A NumPy index as (IndexSpec, index arrays): ints, slices, None and Ellipsis are
+    static; integer arrays (traced or not) and boolean masks (made concrete) are operands."""
     index = index if isinstance(index, tuple) else (index,)
     entries, arrays = [], []
     for e in index:
@@ -194,8 +200,7 @@ def getitem(x, index):
                                  f"type, got {get_aval(e).dtype}")
             entries.append(st.IndexSpec.ARRAY)
             arrays.append(e)
-    spec = st.IndexSpec(entries)
-    return st.gather(x, spec, arrays)
+    return st.IndexSpec(entries), arrays
 
 
 def nonzero(a):
