@@ -334,3 +334,13 @@ def run_probe(code, env, what="probe", args=()):
     result = json.loads(out.stdout.strip().splitlines()[-1])
     result["wall_start"] = wall_start
     return result
+
+
+def finish(results, json_path, t_start):
+    """Print the total time and write `results` as JSON if asked; returns `results`."""
+    print(f"\n  total benchmark time {time.perf_counter() - t_start:.1f} s")
+    if json_path:
+        with open(json_path, "w") as f:
+            json.dump(results, f, indent=2)
+        print(f"  results written to {json_path}")
+    return results

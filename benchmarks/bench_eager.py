@@ -18,7 +18,6 @@ suite.
 """
 import argparse
 import functools
-import json
 import statistics
 import tempfile
 import time
@@ -275,13 +274,7 @@ def main(argv=None):
           f"fxad's own {imp['fxad_s']:.3f} s; median of {imp['repeats']}; target < 0.3 s)")
     print(f"  [{'FAIL' if imp['numba_imported'] else 'PASS'}] import fxad "
           f"{'imports' if imp['numba_imported'] else 'does not import'} numba")
-    print(f"\n  total benchmark time {time.perf_counter() - t_start:.1f} s")
-
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2)
-        print(f"  results written to {args.json}")
-    return results
+    return H.finish(results, args.json, t_start)
 
 
 if __name__ == "__main__":

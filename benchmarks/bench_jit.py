@@ -22,7 +22,6 @@ JAX is used only when importable. This file is not part of the test suite.
 import argparse
 import functools
 import inspect
-import json
 import os
 import shutil
 import statistics
@@ -259,7 +258,6 @@ print(json.dumps({{"import_s": t1 - t0, "first_s": t3 - t2, "second_s": t4 - t3,
 
 BASELINE_PROBE = """\
 import time
-import json
 import numpy
 w = time.time()
 t0 = time.perf_counter()
@@ -269,7 +267,6 @@ print(json.dumps({"wall_numpy": w, "numba_import_s": t1 - t0}))
 """
 
 WARMUP_PROBE = """\
-import json
 import numpy, numba, fxad, fxad.numpy, fxad.lowering
 numba.njit(lambda a: a + 1.0)(1.0)            # imports Numba's compiler modules
 try:
@@ -473,12 +470,7 @@ def main(argv=None):
         print_compile(comp)
 
     print_targets(results, jax is not None)
-    print(f"\n  total benchmark time {time.perf_counter() - t_start:.1f} s")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2)
-        print(f"  results written to {args.json}")
-    return results
+    return H.finish(results, args.json, t_start)
 
 
 def print_targets(results, have_jax):

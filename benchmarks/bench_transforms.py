@@ -27,7 +27,6 @@ Peers (JAX, autograd) are used only when importable. This file is not part of th
 import argparse
 import collections
 import functools
-import json
 import sys
 import time
 
@@ -404,12 +403,7 @@ def main(argv=None):
                  "Hessian-vector product", faults=True)
 
     print_targets(results["cases"], jax is not None, args.quick)
-    print(f"\n  total benchmark time {time.perf_counter() - t_start:.1f} s")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2)
-        print(f"  results written to {args.json}")
-    return results
+    return H.finish(results, args.json, t_start)
 
 
 def print_targets(cases, have_jax, quick=False):
