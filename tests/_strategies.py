@@ -70,3 +70,31 @@ def binary_shapes(draw, shape=None):
     """Operand shapes for a shape-strict binary primitive: equal, or one of them rank 0."""
     shape = draw(shapes()) if shape is None else shape
     return draw(st.sampled_from([(shape, shape), (shape, ()), ((), shape), ((), ())]))
+
+
+# Where each unary float primitive is tested: (lo, hi) or (lo, hi, away_from_zero),
+# shared by the primitive table and the vmap table.
+UNARY_DOMAINS = {
+    "sin": (-3, 3),
+    "cos": (-3, 3),
+    "tan": (-1.3, 1.3),
+    "asin": (-0.9, 0.9),
+    "acos": (-0.9, 0.9),
+    "atan": (-3, 3),
+    "sinh": (-3, 3),
+    "cosh": (-3, 3),
+    "tanh": (-3, 3),
+    "asinh": (-3, 3),
+    "acosh": (1.2, 4),
+    "atanh": (-0.9, 0.9),
+    "exp": (-3, 3),
+    "exp2": (-3, 3),
+    "expm1": (-3, 3),
+    "log": (0.2, 5),
+    "log2": (0.2, 5),
+    "log10": (0.2, 5),
+    "log1p": (-0.8, 4),
+    "sqrt": (0.2, 5),
+    "cbrt": (0.2, 5, True),
+    "abs": (0.1, 3, True),
+}

@@ -29,7 +29,8 @@ from fxad.primitives.control_flow import trace_closed
 from fxad.primitives.structural import IndexSpec
 from fxad.test_util import check_grads
 
-from _strategies import (F32, F64, away_from_zero, binary_shapes, bools, drawn, examples,
+from _strategies import (UNARY_DOMAINS,
+                         F32, F64, away_from_zero, binary_shapes, bools, drawn, examples,
                          float_dtype, grid, in_range, ints, shapes)
 
 
@@ -467,28 +468,7 @@ TEST_SPECS = {
     "sub": Spec(binary(ANY, ANY), linear=((0, 1),)),
     "mul": Spec(binary(ANY, ANY), linear=((0,), (1,))),
     "div": Spec(binary(ANY, ("away", 0.3, 3.0)), linear=((0,),)),
-    "sin": Spec(unary(-3, 3)),
-    "cos": Spec(unary(-3, 3)),
-    "tan": Spec(unary(-1.3, 1.3)),
-    "asin": Spec(unary(-0.9, 0.9)),
-    "acos": Spec(unary(-0.9, 0.9)),
-    "atan": Spec(unary(-3, 3)),
-    "sinh": Spec(unary(-3, 3)),
-    "cosh": Spec(unary(-3, 3)),
-    "tanh": Spec(unary(-3, 3)),
-    "asinh": Spec(unary(-3, 3)),
-    "acosh": Spec(unary(1.2, 4)),
-    "atanh": Spec(unary(-0.9, 0.9)),
-    "exp": Spec(unary(-3, 3)),
-    "exp2": Spec(unary(-3, 3)),
-    "expm1": Spec(unary(-3, 3)),
-    "log": Spec(unary(0.2, 5)),
-    "log2": Spec(unary(0.2, 5)),
-    "log10": Spec(unary(0.2, 5)),
-    "log1p": Spec(unary(-0.8, 4)),
-    "sqrt": Spec(unary(0.2, 5)),
-    "cbrt": Spec(unary(0.2, 5, away=True)),
-    "abs": Spec(unary(0.1, 3, away=True)),
+    **{n: Spec(unary(*d)) for n, d in UNARY_DOMAINS.items()},
     "integer_pow": Spec(integer_pow_gen),
     "pow": Spec(binary((0.2, 3.0), (-2.0, 2.0))),
     "max": Spec(separated),

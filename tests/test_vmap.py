@@ -38,7 +38,7 @@ from fxad.errors import ConcretizationTypeError      # noqa: E402
 from fxad.primitives.control_flow import trace_closed   # noqa: E402
 from fxad.primitives.structural import IndexSpec     # noqa: E402
 
-from _strategies import (F32, F64, away_from_zero, bools, examples, float_dtype, grid,  # noqa: E402
+from _strategies import (UNARY_DOMAINS, F32, F64, away_from_zero, bools, examples, float_dtype, grid,  # noqa: E402
                          in_range, ints, shapes)
 
 
@@ -365,28 +365,7 @@ def custom_lin_gen(draw, B):
 ANY = (-3.0, 3.0)
 VMAP_SPECS = {
     "neg": VSpec(unary(-3, 3)),
-    "sin": VSpec(unary(-3, 3)),
-    "cos": VSpec(unary(-3, 3)),
-    "tan": VSpec(unary(-1.3, 1.3)),
-    "asin": VSpec(unary(-0.9, 0.9)),
-    "acos": VSpec(unary(-0.9, 0.9)),
-    "atan": VSpec(unary(-3, 3)),
-    "sinh": VSpec(unary(-3, 3)),
-    "cosh": VSpec(unary(-3, 3)),
-    "tanh": VSpec(unary(-3, 3)),
-    "asinh": VSpec(unary(-3, 3)),
-    "acosh": VSpec(unary(1.2, 4)),
-    "atanh": VSpec(unary(-0.9, 0.9)),
-    "exp": VSpec(unary(-3, 3)),
-    "exp2": VSpec(unary(-3, 3)),
-    "expm1": VSpec(unary(-3, 3)),
-    "log": VSpec(unary(0.2, 5)),
-    "log2": VSpec(unary(0.2, 5)),
-    "log10": VSpec(unary(0.2, 5)),
-    "log1p": VSpec(unary(-0.8, 4)),
-    "sqrt": VSpec(unary(0.2, 5)),
-    "cbrt": VSpec(unary(0.2, 5, away=True)),
-    "abs": VSpec(unary(0.1, 3, away=True)),
+    **{n: VSpec(unary(*d)) for n, d in UNARY_DOMAINS.items()},
     "sign": VSpec(unary(0.1, 3, away=True)),
     "floor": VSpec(off_integers),
     "ceil": VSpec(off_integers),
