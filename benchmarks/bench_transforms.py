@@ -21,7 +21,7 @@ What is measured (see benchmarks/README.md for how to read the output):
 All contenders run in ONE process, single-threaded, interleaved round-robin, and every
 contender's result is checked against the hand-written NumPy one before timing. Under each
 table, a summary of fxad's compiled program (`fxad.jit(...).lower(...)`): fused loop nests,
-NumPy calls by primitive, einsum shapes, and the primitives vmap ran as per-example loops.
+NumPy calls by primitive and einsum shapes.
 Peers (JAX, autograd) are used only when importable. This file is not part of the tests.
 """
 import argparse
@@ -260,27 +260,10 @@ def settle_allocator():
 # --------------------------------------------------------------------------- plans
 
 def plan_summary(fxad, fresh_jit, args):
-    """What fxad.jit makes of a program: traced afresh (recording the primitives vmap ran
-    as per-example loops, `fxad.batching.batch_by_loop`), then lowered as fxad.jit does.
-    Returns a JSON-able dict and the `Lowered` object."""
-    from fxad import batching
+    """What fxad.jit makes of a program, lowered as fxad.jit does. Returns a JSON-able
+    dict and the `Lowered` object."""
     from fxad.jaxpr import Lit
-    looped = collections.Counter()
-    original = batching.batch_by_loop
-    users = [m for name, m in list(sys.modules.items())    # every module that imported it
-             if name.split(".")[0] == "fxad" and getattr(m, "batch_by_loop", None) is original]
-
-    def recording(prim):
-        looped[prim.name] += 1
-        return original(prim)
-
-    for m in users:
-        m.batch_by_loop = recording
-    try:
-        lowered = fresh_jit.lower(*args)
-    finally:
-        for m in users:
-            m.batch_by_loop = original
+    lowered = fresh_jit.lower(*args)
     prog = lowered.program
     known = set(prog.jaxpr.constvars)              # as Program folds constants
     nests, numpy_calls, folded, einsums = [], collections.Counter(), 0, []
@@ -299,7 +282,7 @@ def plan_summary(fxad, fresh_jit, args):
     return {"equations": len(prog.jaxpr.eqns),
             "fused_nests": [{"shape": list(s), "equations": n} for s, n in nests],
             "numpy_calls": dict(numpy_calls.most_common()), "folded_at_lowering": folded,
-            "einsums": einsums, "vmap_loop_fallbacks": dict(looped),
+            "einsums": einsums,
             "consts": [list(c.shape) for c in prog.jaxpr.consts]}, lowered
 
 
@@ -320,9 +303,6 @@ def print_plan(s, first):
         print(f"    baked-in constants: {len(s['consts'])} arrays of shapes "
               + ", ".join(str(tuple(c)) for c in s["consts"][:4])
               + (" ..." if len(s["consts"]) > 4 else ""))
-    fb = s["vmap_loop_fallbacks"]
-    print("    vmap per-example loop fallbacks: "
-          + (", ".join(f"{k} x{v}" for k, v in fb.items()) if fb else "none"))
     fx = first.get("fxad.jit")
     if fx:
         text = (f"    first calls: fxad.jit {fx[0] * 1e3:.0f} ms interpreted, then "

@@ -94,6 +94,30 @@ def dce(jaxpr):
                  jaxpr.outvars)
 
 
+def cse(jaxpr):
+    """A copy of `jaxpr` in which an equation that repeats an earlier one (same primitive,
+    operands and params) reuses its results. Primitives are pure, so this is safe; AD
+    programs repeat work often (e.g. `2 * x` from the jvp of `x ** 2` and its transpose)."""
+    seen, sub, eqns = {}, {}, []
+    for eqn in jaxpr.eqns:
+        invars = [sub.get(v, v) if type(v) is Var else v for v in eqn.invars]
+        try:
+            key = (eqn.prim, tuple(v if type(v) is Var else (v.aval, repr(v))
+                                   for v in invars), tuple(sorted(eqn.params.items())))
+            hash(key)
+        except (TypeError, AttributeError, ValueError):
+            key = None                            # unhashable params: keep it as it is
+        if key is not None and key in seen:
+            sub.update(zip(eqn.outvars, seen[key].outvars))
+            continue
+        eqn = Eqn(eqn.prim, invars, eqn.outvars, eqn.params)
+        eqns.append(eqn)
+        if key is not None:
+            seen[key] = eqn
+    return Jaxpr(jaxpr.constvars, jaxpr.consts, jaxpr.invars, eqns,
+                 [sub.get(v, v) if type(v) is Var else v for v in jaxpr.outvars])
+
+
 class JaxprTypeError(TypeError):
     """A program is ill-formed: a variable is used before definition or types disagree."""
 

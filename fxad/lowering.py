@@ -17,7 +17,7 @@ import tempfile
 
 import numpy as np
 
-from .jaxpr import Var, Lit, Jaxpr, Names, dce
+from .jaxpr import Var, Lit, Eqn, Jaxpr, Names, dce, cse
 
 REDUCTIONS = {"reduce_sum": "{acc} += {x}",        # accumulator update, NaN-propagating
               "reduce_max": "{acc} = {x} if {x} > {acc} or {x} != {x} else {acc}",
@@ -46,12 +46,48 @@ def _is_elementwise(eqn):
             and eqn.prim.name not in ("broadcast_in_dim",) and eqn.prim.name not in REDUCTIONS)
 
 
+def index_map(eqn):
+    """For a gather/scatter_add whose index is static (ints, slices, None, Ellipsis): per
+    axis of the indexed array, `(out_axis, start, step)` such that element `i` of the
+    indexed view is `array[..., start + i[out_axis] * step, ...]` (`out_axis` None for an
+    integer index: `array[..., start, ...]`). None for indices this cannot express."""
+    spec = eqn.params["spec"]
+    shape = (eqn.params["shape"] if eqn.prim.name == "scatter_add"
+             else eqn.invars[0].aval.shape)
+    entries = list(spec.entries)
+    used = sum(1 for e in entries if e is not None and e is not Ellipsis)
+    if any(isinstance(e, str) for e in entries) or used > len(shape) or \
+            entries.count(Ellipsis) > 1:
+        return None
+    full = (None, None, None, "slice")
+    if Ellipsis in entries:
+        at = entries.index(Ellipsis)
+        entries[at:at + 1] = [full] * (len(shape) - used)
+    else:
+        entries += [full] * (len(shape) - used)
+    result, out_axis = [], 0
+    for e in entries:
+        if e is None:                             # a new axis of length 1: index 0
+            out_axis += 1
+        elif isinstance(e, tuple):
+            start, _, step = slice(*e[:3]).indices(shape[len(result)])
+            result.append((out_axis, start, step))
+            out_axis += 1
+        elif isinstance(e, (int, np.integer)) and not isinstance(e, (bool, np.bool_)):
+            n = shape[len(result)]
+            result.append((None, int(e) + n if e < 0 else int(e), 0))
+        else:
+            return None
+    return result
+
+
 # --------------------------------------------------------------------------- the plan
 
 
 class Kernel:
     """A fused group: `uniform` eqns run once before the loop (rank-0 values), `loop`
-    eqns run per element of the iteration `shape`."""
+    eqns run per element of the iteration `shape`; `reduced` values (reductions, scatters)
+    are complete only after the loop."""
 
     def __init__(self, shape):
         self.shape, self.eqns = shape, []
@@ -69,6 +105,13 @@ class Kernel:
         out = eqn.outvars[0].aval
         if name == "broadcast_in_dim":
             return out.shape == self.shape and eqn.invars[0] not in self.varying
+        if name == "gather":                  # a strided read of an array made before
+            x = eqn.invars[0]
+            return (out.shape == self.shape and len(eqn.invars) == 1 and type(x) is Var
+                    and x not in self.varying and index_map(eqn) is not None)
+        if name == "scatter_add":             # a strided store into a zeroed buffer
+            return (eqn.invars[0].aval.shape == self.shape and len(eqn.invars) == 1
+                    and index_map(eqn) is not None)
         if not _is_elementwise(eqn):
             return False
         if out.shape == () and self.shape != ():
@@ -78,7 +121,7 @@ class Kernel:
     def add(self, eqn):
         self.eqns.append(eqn)
         out = eqn.outvars[0]
-        if eqn.prim.name in REDUCTIONS:
+        if eqn.prim.name in REDUCTIONS or eqn.prim.name == "scatter_add":
             self.reduced.add(out)
         elif out.aval.shape == () and self.shape != () and not any(
                 v in self.varying for v in eqn.invars):
@@ -103,31 +146,35 @@ KERNEL_DTYPES = {np.dtype(t) for t in (np.float64, np.float32, np.int64, np.bool
 MIN_KERNEL_CHAIN = 6
 
 
+LOOKAHEAD = 256           # equations a kernel may pull forward past ones it cannot fuse
+
+
 def plan(jaxpr):
     """Split `jaxpr.eqns` into steps: lists of `Kernel`s (one fused function each) and
-    single equations run by their NumPy `impl`."""
-    steps, kernel = [], None
-
-    def close():
-        nonlocal kernel
-        if kernel is not None:
-            steps.extend([kernel] if kernel.worth_it else kernel.eqns)
-            kernel = None
-
-    for eqn in jaxpr.eqns:
-        if kernel is not None and kernel.accepts(eqn):
-            kernel.add(eqn)
-            continue
-        close()
+    single equations run by their NumPy `impl`. A kernel also takes later equations it
+    accepts that do not depend on the equations it skips (they run after it)."""
+    steps, eqns = [], list(jaxpr.eqns)
+    while eqns:
+        eqn = eqns.pop(0)
         shape = (eqn.invars[0].aval.shape if eqn.prim.name in REDUCTIONS
                  else eqn.outvars[0].aval.shape if not eqn.prim.multiple_results else None)
-        candidate = Kernel(shape)
-        if shape is not None and candidate.accepts(eqn):
-            kernel = candidate
-            kernel.add(eqn)
-        else:
+        kernel = Kernel(shape)
+        if shape is None or not kernel.accepts(eqn):
             steps.append(eqn)
-    close()
+            continue
+        kernel.add(eqn)
+        skipped, later = set(), []
+        for i, e in enumerate(eqns):
+            if i >= LOOKAHEAD:
+                later += eqns[i:]
+                break
+            if not any(v in skipped for v in e.invars) and kernel.accepts(e):
+                kernel.add(e)
+            else:
+                later.append(e)
+                skipped.update(e.outvars)
+        eqns = later
+        steps.extend([kernel] if kernel.worth_it else kernel.eqns)
     merged = []                      # consecutive kernels share one compiled function
     for step in steps:
         if isinstance(step, Kernel) and MERGE and merged and isinstance(merged[-1], list):
@@ -166,10 +213,11 @@ def _eqn_comment(eqn, name, typed=True):
     return f"{outs} = {eqn.prim}{'[' + params + ']' if params else ''} {args}"
 
 
-def _nest(kernel, k, name, arrays, needed):
+def _nest(kernel, k, name, arrays, needed, offsets):
     """Source lines of one loop nest (kernel `k` of a fused function). `arrays` maps vars
     available as whole arrays/scalars to their names (updated with this nest's results);
-    `needed` are the vars read after this nest."""
+    `needed` are the vars read after this nest; `offsets` collects the shape-dependent
+    integers of strided reads and stores (kernel arguments, so the source is not)."""
     rank = len(kernel.shape)
     idx = [f"i{d}" for d in range(rank)]
     produced = {e.outvars[0] for e in kernel.eqns}
@@ -190,7 +238,30 @@ def _nest(kernel, k, name, arrays, needed):
         out = eqn.outvars[0]
         comment = f"  # {_eqn_comment(eqn, name, typed=False)}"
         pname = eqn.prim.name
-        if pname == "broadcast_in_dim":
+        if pname in ("gather", "scatter_add"):
+            imap, j = index_map(eqn), len(offsets)
+            shape = eqn.params.get("shape", ())
+            offsets.append(tuple(start for _, start, _ in imap) + tuple(shape))
+            # a strided view made before the loop, so the loop indexes from 0 (LLVM then
+            # proves the indices non-negative and vectorises; `o[m] + i` it would not)
+            window = ", ".join(f"o{j}[{m}]" if axis is None else f"o{j}[{m}]:" if step == 1
+                               else f"o{j}[{m}]::{step}"
+                               for m, (axis, _, step) in enumerate(imap))
+            sub = ", ".join(idx[axis] for axis, _, _ in imap if axis is not None)
+            if pname == "gather":
+                source = arrays[eqn.invars[0]]
+            else:
+                dims = "".join(f"o{j}[{len(imap) + d}], " for d in range(len(shape)))
+                pre.append(f"{name(out)} = np.zeros(({dims}), np.{out.aval.dtype.name})")
+                source = name(out)
+            element = f"{source}[{window}]"           # one element: no view needed
+            if sub:
+                pre.append(f"{name(out)}w = {element}")
+                element = f"{name(out)}w[{sub}]"
+            body.append(f"{name(out)} = {element}{comment}" if pname == "gather" else
+                        f"{element} = {ref(eqn.invars[0])}{comment}")
+            arrays[out] = name(out)
+        elif pname == "broadcast_in_dim":
             x = eqn.invars[0]
             if x.aval.shape == ():
                 body.append(f"{name(out)} = {ref(x)}{comment}")
@@ -239,8 +310,9 @@ def _nest(kernel, k, name, arrays, needed):
 
 
 def kernel_source(kernels, used_later):
-    """(function name, source, input vars, output vars) of one fused function running
-    `kernels` (loop nests) in order; `used_later` = vars read after all of them."""
+    """(function name, source, input vars, output vars, offsets) of one fused function
+    running `kernels` (loop nests) in order; `used_later` = vars read after all of them.
+    It is called as `fn(*shapes, *inputs, *offsets)`."""
     name = Names("_")
     produced = {e.outvars[0] for kern in kernels for e in kern.eqns}
     inputs = list(dict.fromkeys(v for kern in kernels for e in kern.eqns for v in e.invars
@@ -252,20 +324,21 @@ def kernel_source(kernels, used_later):
         needed_after.append(set(needed))
         needed.update(v for e in kern.eqns for v in e.invars if type(v) is Var)
     needed_after.reverse()
-    lines = []
+    lines, offsets = [], []
     for k, kern in enumerate(kernels):
-        lines += _nest(kern, k, name, arrays, needed_after[k])
+        lines += _nest(kern, k, name, arrays, needed_after[k], offsets)
     outputs = [e.outvars[0] for kern in kernels for e in kern.eqns
                if e.outvars[0] in used_later]
     results = [arrays[v] for v in outputs]
-    args = [f"shape{k}" for k in range(len(kernels))] + [name(v) for v in inputs]
+    args = ([f"shape{k}" for k in range(len(kernels))] + [name(v) for v in inputs]
+            + [f"o{j}" for j in range(len(offsets))])
     source = "\n".join([f"def {{fname}}({', '.join(args)}):"] + ["    " + l for l in lines]
                         + [f"    return ({', '.join(results)}{',' if len(results) == 1 else ''})"])
     if "vmath." in source:                  # its version is part of the cache key
         from . import vmath
         source = f"# uses fxad.vmath {vmath.VERSION}\n" + source
     fname = f"kernel_{hashlib.sha1(source.encode()).hexdigest()[:16]}"
-    return fname, source.replace("{fname}", fname), inputs, outputs
+    return fname, source.replace("{fname}", fname), inputs, outputs, offsets
 
 
 # --------------------------------------------------------------------------- compile
@@ -310,11 +383,77 @@ def load_kernel(fname, source):
     return fn
 
 
+def merge_scatters(jaxpr):
+    """In a sum of terms (a tree of `add`s), scatter-adds through the same static index
+    are merged: `scatter_add(u, s) + ... + scatter_add(w, s)` -> `scatter_add(u + w, s)`,
+    one buffer instead of two. Reverse mode writes such sums for every variable read
+    through several slices (`x[1:]`, `x[:-1]`)."""
+    from .core import registry
+    add = registry["add"]
+    define, uses = {}, {}
+    for eqn in jaxpr.eqns:
+        define.update((v, eqn) for v in eqn.outvars)
+        for v in eqn.invars:
+            uses[v] = uses.get(v, 0) + 1
+    for v in jaxpr.outvars:
+        uses[v] = uses.get(v, 0) + 2
+    only_use = lambda v, name: uses.get(v) == 1 and v in define and \
+        define[v].prim.name == name
+    internal = {v for e in jaxpr.eqns if e.prim.name == "add"
+                for v in e.invars if only_use(v, "add")}
+
+    def leaves(v, tree):
+        if v in internal:
+            tree.append(define[v])
+            for w in define[v].invars:
+                yield from leaves(w, tree)
+        else:
+            yield v
+
+    removed, replace = set(), {}
+    for eqn in jaxpr.eqns:
+        if eqn.prim.name != "add" or eqn.outvars[0] in internal:
+            continue
+        tree, groups, rest = [eqn], {}, []
+        for v in list(leaves(eqn.invars[0], tree)) + list(leaves(eqn.invars[1], tree)):
+            s = define.get(v)
+            if only_use(v, "scatter_add") and len(s.invars) == 1:
+                groups.setdefault((s.params["spec"], s.params["shape"]), []).append(s)
+            else:
+                rest.append(v)
+        if all(len(g) == 1 for g in groups.values()):
+            continue
+        new, terms = [], list(rest)
+
+        def total(values, out=None):
+            acc = values[0]
+            for i, x in enumerate(values[1:]):
+                last = out is not None and i == len(values) - 2
+                nxt = out if last else Var(acc.aval)
+                new.append(Eqn(add, [acc, x], [nxt], {}))
+                acc = nxt
+            return acc
+        for group in groups.values():
+            summed = total([s.invars[0] for s in group])
+            v = Var(group[0].outvars[0].aval)
+            new.append(Eqn(group[0].prim, [summed], [v], group[0].params))
+            terms.append(v)
+            removed.update(group)
+        removed.update(tree)
+        if len(terms) == 1:            # one scatter is the whole sum: rename its output
+            new[-1].outvars = eqn.outvars
+        else:
+            total(terms, eqn.outvars[0])
+        replace[eqn] = new
+    eqns = [n for e in jaxpr.eqns for n in replace.get(e, [] if e in removed else [e])]
+    return Jaxpr(jaxpr.constvars, jaxpr.consts, jaxpr.invars, eqns, jaxpr.outvars)
+
+
 class Program:
     """The driver source and kernels for one jaxpr; `build()` compiles it."""
 
     def __init__(self, jaxpr):
-        self.jaxpr = jaxpr = dce(jaxpr)
+        self.jaxpr = jaxpr = merge_scatters(cse(dce(jaxpr)))
         self.steps = plan(jaxpr)
         self.kernels = []                       # (fname, source)
         self.namespace = {"np": np}
@@ -326,7 +465,7 @@ class Program:
         known = set(jaxpr.constvars)            # values fixed at lowering time
         for i, step in enumerate(self.steps):
             if isinstance(step, list):
-                fname, source, ins, outs = kernel_source(step, later_uses[i])
+                fname, source, ins, outs, offsets = kernel_source(step, later_uses[i])
                 self.kernels.append((fname, source))
                 lines.append(f"    # fused: {sum(len(k.eqns) for k in step)} equations "
                              f"in {len(step)} loop nest(s)")
@@ -334,6 +473,7 @@ class Program:
                 shapes = ", ".join("(" + "".join(f"{n}, " for n in k.shape) + ")" for k in step)
                 args = ", ".join(f"{name(v)}[()]" if v.aval.shape == () else name(v)
                                  for v in ins)      # 0-d arrays enter kernels as scalars
+                args += "".join(f", {o}" for o in offsets)
                 lines.append(f"    {lhs}= {fname}({shapes}, {args})")
                 for v in outs:
                     if v.aval.shape == ():

@@ -499,6 +499,21 @@ def test_dce_removes_unused_equations():
     assert fxad.eval_jaxpr(pruned, 0.5) == fxad.eval_jaxpr(prog, 0.5)
 
 
+def test_cse_reuses_repeated_equations():
+    def f(x, y):
+        a = fnp.sin(x) * 2.0 + fnp.sin(x) * 2.0          # sin and mul repeated
+        return a * fnp.sin(y), fnp.sin(x) * 3.0           # a different literal: kept
+    jaxpr = fxad.make_jaxpr(f)(0.3, 0.7)
+    merged = jx.cse(jaxpr)
+    jx.typecheck(merged)
+    names = [e.prim.name for e in merged.eqns]
+    assert names.count("sin") == 2 and names.count("mul") == 3, merged
+    assert len(merged.eqns) < len(jaxpr.eqns)
+    assert fxad.eval_jaxpr(merged, 0.3, 0.7) == fxad.eval_jaxpr(jaxpr, 0.3, 0.7)
+    grad_prog = fxad.make_jaxpr(fxad.grad(lambda x: fnp.sum(x ** 2 * fnp.sin(x))))(np.ones(3))
+    assert len(jx.cse(grad_prog).eqns) <= len(grad_prog.eqns)
+
+
 def test_typecheck_rejects_ill_formed_programs():
     a, b, c = (jx.Var(ShapedArray((), np.float64)) for _ in range(3))
     undefined = jx.Jaxpr([], [], [a], [jx.Eqn(registry["mul"], [a, c], [b], {})], [b])

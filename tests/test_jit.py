@@ -233,8 +233,8 @@ def single_kernel(prim, in_avals, params):
     kernel = Kernel(out.aval.shape)
     assert kernel.accepts(eqn)
     kernel.add(eqn)
-    fname, source, ins, outs = kernel_source([kernel], {out})
-    assert outs == [out]
+    fname, source, ins, outs, offsets = kernel_source([kernel], {out})
+    assert outs == [out] and offsets == []
     fn = load_kernel(fname, source)
     order = [jaxpr.invars.index(v) for v in ins]
     return (lambda *args: fn(out.aval.shape, *[args[i] for i in order])[0]), source
@@ -270,6 +270,89 @@ def test_kernel_source_is_shape_independent_and_readable():
     source = p3.kernels[0][1]
     for line in ("= sin ", "= mul ", "= exp ", "= reduce_sum[axes=(1,)] "):
         assert any(line in l and "#" in l for l in source.splitlines()), (line, source)
+
+
+@st.composite
+def static_indices(draw):
+    """(shape, index): a NumPy basic index (ints, slices with any step, None, Ellipsis)."""
+    shape = tuple(draw(st.lists(st.integers(0, 5), min_size=1, max_size=3)))
+    bound = st.none() | st.integers(-7, 7)
+    index = []
+    for n in shape:
+        if n and draw(st.booleans()):
+            index.append(draw(st.integers(-n, n - 1)))
+        else:
+            index.append(slice(draw(bound), draw(bound),
+                               draw(st.sampled_from([None, 1, 2, 3, -1, -2]))))
+        if draw(st.integers(0, 4)) == 0:
+            index.append(None)
+    cut = draw(st.integers(0, len(index)))
+    tail = draw(st.sampled_from(["keep", "drop", "ellipsis"]))
+    if tail == "drop":
+        index = index[:cut]
+    elif tail == "ellipsis":
+        index = index[:cut] + [Ellipsis]
+    return shape, tuple(index)
+
+
+@few_examples(1)
+@given(static_indices())
+def test_static_indexing_fuses_as_strided_reads_and_stores(case):
+    """`x[index]` (gather) and its gradient (scatter_add) run inside loop nests as strided
+    reads and stores; results equal NumPy's."""
+    shape, index = case
+    x = rng.standard_normal(shape)
+    read = fxad.jit(lambda x: fnp.sin(x[index]) * 2.0 + 1.0)
+    grad = fxad.jit(fxad.grad(lambda x: fnp.sum(fnp.sin(x[index]) * 3.0)))
+    expected = np.zeros_like(x)
+    expected[index] += 3.0 * np.cos(x[index])
+    for _ in range(2):                          # interpreted, then compiled
+        assert_same(read(x), np.sin(x[index]) * 2.0 + 1.0, f"x{index}")
+        assert_same(grad(x), expected, f"grad of x{index}")
+    for fn, prim in ((read, "gather"), (grad, "scatter_add")):
+        fused = fn.lower(x).plan.split("numpy")[0]
+        assert prim in fused or x[index].size == 0, str(fn.lower(x))
+
+
+def test_slices_and_their_gradients_fuse_into_one_loop():
+    """The Rosenbrock Hessian-vector product: slices read at offsets, the gradient's
+    scatter-adds of one slice merged, all in one loop nest (one NumPy add remains)."""
+    def rosen(x):
+        return fnp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+    hvp = fxad.jit(lambda x, v: fxad.jvp(fxad.grad(rosen), (x,), (v,))[1])
+    x, v = rng.uniform(-1.5, 1.5, 50), rng.standard_normal(50)
+    plan = hvp.lower(x, v).plan
+    assert plan.count("loop nest") == 1 and plan.count("numpy:") <= 1, plan
+    eager = fxad.jvp(fxad.grad(rosen), (x,), (v,))[1]
+    for _ in range(2):
+        np.testing.assert_allclose(hvp(x, v), eager, rtol=1e-12, atol=1e-12)
+
+
+def test_merge_scatters_sums_updates_before_one_scatter():
+    from fxad.lowering import merge_scatters
+    f = fxad.grad(lambda x: fnp.sum(fnp.sin(x[:-1]) + fnp.cos(x[:-1]) * x[1:]))
+    jaxpr = fxad.jaxpr.cse(fxad.make_jaxpr(f)(np.ones(6)))
+    merged = merge_scatters(jaxpr)
+    fxad.jaxpr.typecheck(merged)
+    count = lambda j: sum(e.prim.name == "scatter_add" for e in j.eqns)
+    assert count(jaxpr) == 3 and count(merged) == 2, merged
+    x = rng.standard_normal(6)
+    np.testing.assert_allclose(fxad.eval_jaxpr(merged, x)[0], fxad.eval_jaxpr(jaxpr, x)[0],
+                               rtol=1e-14)
+
+
+def test_kernels_pull_forward_equations_independent_of_what_they_skip():
+    """`sin(x) @ w` ends the elementwise run, but `cos(x) * 2` does not depend on the
+    matmul: it fuses with `sin` instead of starting a second kernel."""
+    f = lambda x, w: (fnp.sin(x) * 3.0) @ w + fnp.sum(fnp.cos(x) * 2.0 + 1.0)
+    x, w = rng.standard_normal((8, 8)), rng.standard_normal(8)
+    plan = fxad.jit(f).lower(x, w).plan
+    assert plan.count("fused function") == 1, plan
+    nest = plan.splitlines()[1]
+    assert "sin" in nest and "cos" in nest, plan
+    jitted = fxad.jit(f)
+    for _ in range(2):
+        assert_same(jitted(x, w), f(x, w))
 
 
 # =========================================================================== composites
