@@ -108,10 +108,11 @@ class Kernel:
         if name == "gather":                  # a strided read of an array made before
             x = eqn.invars[0]
             return (out.shape == self.shape and len(eqn.invars) == 1 and type(x) is Var
-                    and x not in self.varying and index_map(eqn) is not None)
+                    and x not in self.varying and x.aval.shape != ()
+                    and index_map(eqn) is not None)
         if name == "scatter_add":             # a strided store into a zeroed buffer
             return (eqn.invars[0].aval.shape == self.shape and len(eqn.invars) == 1
-                    and index_map(eqn) is not None)
+                    and out.shape != () and index_map(eqn) is not None)
         if not _is_elementwise(eqn):
             return False
         if out.shape == () and self.shape != ():
