@@ -3,7 +3,7 @@
 A batched value carries its batch axis first (axis 0), always; values without a batch
 axis pass through untouched. Each primitive's `batch(vals, dims, **params)` rule gets
 `dims[i]` = 0 (batched) or None and returns `(out, out_dims)` in the same convention.
-Primitives without a rule of their own are batched by `batch_by_loop` (correct, slow).
+Every primitive has a rule that handles the whole batch at once (no per-example loop).
 """
 import functools
 
@@ -52,7 +52,9 @@ class BatchInterpreter(Interpreter):
                 dims.append(None)
         if not mine:
             return self.parent.process(prim, args, params)
-        rule = prim.batch or batch_by_loop(prim)
+        rule = prim.batch
+        if rule is None:
+            raise NotImplementedError(f"vmap: the primitive `{prim}` has no batch rule")
         token = _current.set(self.parent)
         try:
             out, out_dims = rule(vals, dims, **params)
@@ -79,35 +81,15 @@ def materialize(v, d, size):
     return broadcast_in_dim(v, (size,) + shape, tuple(range(1, len(shape) + 1)))
 
 
-def unbatch(v, i):
-    from .primitives.structural import gather, IndexSpec
-    return gather(v, IndexSpec([i]))
-
-
-def stack(values):
-    from .primitives.structural import concatenate, reshape
-    return concatenate([reshape(v, (1,) + get_aval(v).shape) for v in values], 0)
-
-
-@functools.lru_cache(maxsize=None)
-def batch_by_loop(prim):
-    """The fallback rule: apply `prim` to each example and stack the results."""
-    def rule(vals, dims, **params):
-        size = batch_size(vals, dims)
-        if size == 0:                    # nothing to run: empty results of the right type
-            avals = [get_aval(v) if d is None else ShapedArray(get_aval(v).shape[1:],
-                                                                get_aval(v).dtype)
-                     for v, d in zip(vals, dims)]
-            out = prim.abstract_eval(*avals, **params)
-            empty = lambda a: np.zeros((0,) + a.shape, a.dtype)
-            return ([empty(a) for a in out], [0] * len(out)) if prim.multiple_results \
-                else (empty(out), 0)
-        outs = [prim.bind(*[unbatch(v, i) if d == 0 else v for v, d in zip(vals, dims)],
-                          **params) for i in range(size)]
-        if prim.multiple_results:
-            return [stack(list(col)) for col in zip(*outs)], [0] * len(outs[0])
-        return stack(outs), 0
-    return rule
+def batched_call(fun, args, dims, size):
+    """Run `fun` (flat lists in and out) on a batch of `size`, where `args[i]` carries a
+    leading batch axis if `dims[i] == 0`: (outputs, out_dims), an output batched (0) only
+    where it depends on a batched input. Rules use it to batch their sub-programs."""
+    interp = BatchInterpreter(current_interpreter(), size)
+    with using(interp):
+        outs = fun(*[BatchTracer(interp, a) if d == 0 else a for a, d in zip(args, dims)])
+    mine = [type(o) is BatchTracer and o._interp is interp for o in outs]
+    return [o.val if m else o for o, m in zip(outs, mine)], [0 if m else None for m in mine]
 
 
 def elementwise_batch(prim):
@@ -220,5 +202,5 @@ def as_array(x):
     return x if isinstance(x, (Tracer, np.ndarray, np.generic)) else np.asarray(x)
 
 
-__all__ = ["vmap", "BatchTracer", "BatchInterpreter", "batch_by_loop", "elementwise_batch",
+__all__ = ["vmap", "BatchTracer", "BatchInterpreter", "batched_call", "elementwise_batch",
            "materialize", "batch_size"]

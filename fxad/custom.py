@@ -12,7 +12,7 @@ import numpy as np
 
 from . import tree_util
 from .api import as_value
-from .core import Primitive, UndefinedPrimal, get_aval, is_float, EVAL, run_in
+from .core import Primitive, ShapedArray, UndefinedPrimal, get_aval, is_float, EVAL, run_in
 from .primitives.control_flow import cond_p, trace_closed
 from .staging import trace_to_jaxpr
 
@@ -155,9 +155,23 @@ def _custom_lin_transpose(cts, *args, num_res, bwd, out_avals, name):
                                for x, c in zip(lin, cts_in)]
 
 
+def _custom_lin_batch(vals, dims, num_res, bwd, out_avals, name):
+    """Batched residuals and tangents, with `bwd` vmapped (all that transposition runs).
+    Reached e.g. by `vmap` of `linearize`'s `f_jvp`; evaluating it raises as unbatched."""
+    from .batching import vmap, materialize, batch_size
+    size = batch_size(vals, dims)
+    lin = [materialize(v, d, size) for v, d in zip(vals[num_res:], dims[num_res:])]
+    bwd_b = vmap(lambda r, c: bwd(list(r), list(c)), in_axes=(list(dims[:num_res]), 0))
+    out = custom_lin_p.bind(*vals[:num_res], *lin, num_res=num_res,
+                            bwd=lambda r, c: bwd_b(r, c), name=name, out_avals=tuple(
+                                ShapedArray((size,) + a.shape, a.dtype) for a in out_avals))
+    return out, [0] * len(out)
+
+
 custom_lin_p.impl = _custom_lin_impl
 custom_lin_p.abstract_eval = lambda *avals, num_res, bwd, out_avals, name: list(out_avals)
 custom_lin_p.transpose = _custom_lin_transpose
+custom_lin_p.batch = _custom_lin_batch
 
 
 def _custom_vjp_rule(primals, tangents, fun, fwd, bwd, name):

@@ -8,8 +8,8 @@ loop of `prim.bind` over the examples, stacked:
   * every operand mapped over axis 0;
   * only some operands mapped (the others `None`, shared by all examples);
   * mapped axes other than 0 (negative ones too) and `out_axes` other than 0;
-  * dtypes and shapes preserved; primitives with a batch rule stage one equation, not
-    one per example (primitives without one fall back to `batch_by_loop`).
+  * dtypes and shapes preserved; every primitive has a batch rule, and vmap stages one
+    equation of it for the whole batch, not one per example.
 Then vmap composed with grad/jit/itself, pytrees, errors, control flow, and the Jacobians
 against finite differences and each other (with JAX's pytree layout).
 """
@@ -44,7 +44,6 @@ from _strategies import (UNARY_DOMAINS, F32, F64, away_from_zero, bools, example
 
 class VSpec(NamedTuple):
     gen: Callable                 # (draw, B) -> (args with a leading batch axis B, params)
-    vectorized: bool = True       # has its own batch rule: vmap stages one equation
     raises: type = None           # the primitive cannot be evaluated: vmap raises the same
 
 
@@ -222,7 +221,8 @@ def concatenate_gen(draw, B):
 
 def index_spec(draw, B, shape):
     """A NumPy index into `shape` (ints, slices, integer arrays, None, Ellipsis), with the
-    integer-array operands drawn per example (in range for `shape`)."""
+    integer-array operands drawn per example (in range for `shape`, so repeated indices
+    are common; their shapes are suffixes of one shape, so they broadcast)."""
     arr_shape = draw(shapes(0, 2, 1, 2))
     entries, arrays = [], []
     for n in shape:
@@ -231,7 +231,8 @@ def index_spec(draw, B, shape):
             entries.append(draw(st.integers(-n, n - 1)))
         elif kind == "array":
             entries.append(IndexSpec.ARRAY)
-            arrays.append(ints(draw, (B,) + arr_shape, -n, n - 1))
+            own = arr_shape[draw(st.integers(0, len(arr_shape))):]
+            arrays.append(ints(draw, (B,) + own, -n, n - 1))
         elif kind == "slice":
             bound = st.none() | st.integers(-n - 1, n + 1)
             entries.append(slice(draw(bound), draw(bound), draw(st.sampled_from([None, 2, -1]))))
@@ -405,18 +406,18 @@ VMAP_SPECS = {
     "argmin": VSpec(arg_extremum_gen),
     "cumsum": VSpec(cumsum_gen),
     "concatenate": VSpec(concatenate_gen),
-    "gather": VSpec(gather_gen, vectorized=False),            # index arrays: per example
-    "scatter_add": VSpec(scatter_add_gen, vectorized=False),
+    "gather": VSpec(gather_gen),
+    "scatter_add": VSpec(scatter_add_gen),
     "einsum": VSpec(einsum_gen),
     "argsort": VSpec(argsort_gen),
     "cond": VSpec(cond_gen),
-    "while": VSpec(while_gen, vectorized=False),
-    "scan": VSpec(scan_gen, vectorized=False),
+    "while": VSpec(while_gen),
+    "scan": VSpec(scan_gen),
     "custom_jvp_call": VSpec(custom_gen(fun=_cj_fun, jvp=_cj_jvp, name="f")),
     "custom_vjp_call": VSpec(custom_gen(fun=_cj_fun, fwd=_cv_fwd, bwd=_cv_bwd, name="f")),
     # custom_lin stands for a custom_vjp function under forward mode, which it refuses;
-    # its transpose under vmap is tested by vmap(grad) in test_custom.py
-    "custom_lin": VSpec(custom_lin_gen, vectorized=False, raises=TypeError),
+    # its batched transpose is tested by test_custom_lin_under_vmap_transposes_to_bwd...
+    "custom_lin": VSpec(custom_lin_gen, raises=TypeError),
 }
 
 # The linear-algebra and special-function primitives bring their own rows (their domains
@@ -558,13 +559,18 @@ def test_vmap_other_in_and_out_axes(name, data):
     check_vmap(name, prim, params, moved, in_axes, out_axes, B)
 
 
-@pytest.mark.parametrize("name", [n for n in NAMES if VMAP_SPECS[n].vectorized])
+def test_every_primitive_has_a_batch_rule():
+    missing = sorted(name for name, prim in registry.items() if prim.batch is None)
+    assert not missing, f"primitives without a batch rule (prim.batch): {missing}"
+
+
+@pytest.mark.parametrize("name", NAMES)
 @examples(0.12)
 @given(data=st.data())
 def test_vmap_stages_one_equation_not_a_loop(name, data):
-    """A primitive with a batch rule is applied once to the whole batch (batch size 3),
-    not once per example as `batch_by_loop` would (or not at all, where its params make
-    it the identity, e.g. a transpose by the identity permutation)."""
+    """Every primitive is applied once to the whole batch (batch size 3), not once per
+    example (or not at all, where its params make it the identity, e.g. a transpose by
+    the identity permutation)."""
     prim, _, args, params = draw_case(data, name)
     args = [np.concatenate([a, a, a])[:3] for a in args]          # batch size 3
     jaxpr = fxad.make_jaxpr(fxad.vmap(lambda *a: prim.bind(*a, **params)))(*args)
@@ -740,6 +746,24 @@ _COMPOSITES = [
     ("stack-sum", lambda x, y: fnp.sum(fnp.stack([x, y, x * y]), axis=0), (
         _RNG.standard_normal((3, 2)), _RNG.standard_normal(2)), (0, None)),
 ]
+# index arrays (batched or not) in every layout: NumPy moves the index axes first when the
+# array/int entries are separated (by a slice, None or Ellipsis), not when adjacent
+_X345, _I = _RNG.standard_normal((3, 4, 5, 6)), _RNG.integers(-4, 4, (3, 2, 1))
+_J = _RNG.integers(0, 5, (3, 3))
+for _name, _f in [("arrays-split-by-a-slice", lambda x, i, j: fnp.at(x)[i, :, j].get()),
+                  ("arrays-adjacent-after-a-slice", lambda x, i, j: fnp.at(x)[:, i, j].get()),
+                  ("int-slice-array", lambda x, i, j: fnp.at(x)[1, :, j].get()),
+                  ("array-int-adjacent", lambda x, i, j: fnp.at(x)[:, j, -2].get() * i[0]),
+                  ("newaxis-between", lambda x, i, j: fnp.at(x)[i, None, j].get()),
+                  ("ellipsis-between", lambda x, i, j: fnp.at(x)[i, ..., j[:1]].get()),
+                  ("newaxis-ellipsis-array", lambda x, i, j: fnp.at(x)[None, ..., i[0]].get()),
+                  ("scatter-repeated", lambda x, i, j: fnp.at(x)[:, j].add(
+                      fnp.at(x)[:, j].get() * 2.0)),
+                  ("scatter-split", lambda x, i, j: fnp.at(x)[i, 1:3, j].add(1.0)),
+                  ("scatter-counts", lambda x, i, j: fnp.at(np.zeros(5))[j].add(1.0))]:
+    for _in_axes in [(0, 0, 0), (0, None, None), (None, 0, 0), (None, None, 0), (0, 0, None)]:
+        _COMPOSITES.append((f"{_name}-{_in_axes}", _f, tuple(
+            a if ax == 0 else a[0] for a, ax in zip((_X345, _I, _J), _in_axes)), _in_axes))
 
 
 @pytest.mark.parametrize("name,f,args,in_axes", _COMPOSITES, ids=[c[0] for c in _COMPOSITES])
@@ -819,10 +843,15 @@ def test_batch_size_zero():
     assert out.shape == (0, 3) and out.dtype == np.float64
 
 
-def test_batch_size_zero_through_the_loop_fallback():
+def test_batch_size_zero_through_loops_and_index_arrays():
     xs = np.zeros((0, 4))
     out = fxad.vmap(lambda x: lax.scan(lambda c, v: (c + v, c * v), 0.0, x)[0])(xs)
     assert out.shape == (0,)
+    out = fxad.vmap(lambda x: lax.while_loop(lambda v: fnp.sum(v) < 1.0, lambda v: v + 1.0,
+                                             x))(xs)
+    assert out.shape == (0, 4)
+    out = fxad.vmap(lambda x, i: fnp.at(x)[i].add(x[i]))(xs, np.zeros((0, 2), np.int64))
+    assert out.shape == (0, 4)
 
 
 # --------------------------------------------------------------------------- control flow
@@ -898,6 +927,167 @@ def test_while_loop_under_vmap_with_per_example_trip_counts():
     np.testing.assert_allclose(t, [fxad.jvp(grow, (x,), (1.0,))[1] for x in X])
 
 
+def _counts(jaxpr, *names):
+    return [sum(1 for e in jaxpr.eqns if e.prim.name == n) for n in names]
+
+
+def _scan_eqn(f, *args, in_axes):
+    jaxpr = fxad.make_jaxpr(fxad.vmap(f, in_axes=in_axes))(*args)
+    (eqn,) = [e for e in jaxpr.eqns if e.prim.name == "scan"]
+    return eqn
+
+
+def test_scan_batched_xs_carry_or_consts_only():
+    """Only xs, only the initial carry, or only a constant batched: one scan over the
+    batch; a carry the batch never reaches (the counter) and constants stay unbatched."""
+    rng = np.random.default_rng(8)
+    A, C, XS = rng.standard_normal(3), rng.standard_normal(3), rng.standard_normal((3, 4, 2))
+
+    def f(a, c0, xs):
+        def step(carry, x):
+            k, c = carry
+            return (k + 1, c * fnp.tanh(a) + fnp.sum(x) * k), c * x
+        return lax.scan(step, (0, c0), xs)
+
+    for axes in [(None, None, 0), (None, 0, None), (0, None, None), (0, 0, 0)]:
+        args = tuple(v if ax == 0 else v[0] for v, ax in zip((A, C, XS), axes))
+        got = fxad.vmap(f, in_axes=axes)(*args)
+        loop = [f(*[a if ax is None else a[b] for a, ax in zip(args, axes)]) for b in range(3)]
+        _assert_trees_close(got, _stack_trees(loop), rtol=1e-12, atol=1e-14)
+        eqn = _scan_eqn(f, *args, in_axes=axes)
+        assert [v.aval.shape for v in eqn.outvars] == [(), (3,), (4, 3, 2)], axes
+        n_consts = eqn.params["num_consts"]
+        assert all(v.aval.shape == () for v in eqn.invars[:n_consts] if axes[0] is None)
+    # gradients through the batched scan: per example, of the batched function, and jitted
+    loss = lambda a, c0, xs: fnp.sum(f(a, c0, xs)[1] ** 2) + f(a, c0, xs)[0][1]  # noqa
+    g_loop = np.array([fxad.grad(loss, argnums=(0, 1))(A[b], C[b], XS[b]) for b in range(3)])
+    np.testing.assert_allclose(fxad.vmap(fxad.grad(loss, argnums=(0, 1)))(A, C, XS),
+                               g_loop.T, rtol=1e-10)
+    np.testing.assert_allclose(fxad.jit(fxad.vmap(fxad.grad(loss, argnums=(0, 1))))(A, C, XS),
+                               g_loop.T, rtol=1e-10)
+    g = fxad.grad(lambda a, c: fnp.sum(fxad.vmap(loss, in_axes=(None, 0, 0))(a, c, XS)),
+                  argnums=(0, 1))(A[0], C)
+    g_want = [fxad.grad(loss, argnums=(0, 1))(A[0], C[b], XS[b]) for b in range(3)]
+    np.testing.assert_allclose(g[0], sum(w[0] for w in g_want), rtol=1e-10)
+    np.testing.assert_allclose(g[1], [w[1] for w in g_want], rtol=1e-10)
+
+
+def _newton_sqrt(a):
+    """sqrt(a) by Newton's method to a relative tolerance: the trip count depends on a."""
+    def body(c):
+        x, k = c
+        return 0.5 * (x + a / x), k + 1
+    return lax.while_loop(lambda c: fnp.abs(c[0] * c[0] - a) > 1e-12 * a, body, (a, 0))
+
+
+def test_while_loop_with_batched_predicate_runs_each_example_to_its_own_end():
+    A = np.array([0.5, 2.0, 100.0, 1e4])
+    loop = [_newton_sqrt(a) for a in A]
+    assert len({int(k) for _, k in loop}) > 2                # trip counts differ
+    for fn in (fxad.vmap(_newton_sqrt), fxad.jit(fxad.vmap(_newton_sqrt))):
+        x, k = fn(A)
+        np.testing.assert_array_equal(x, [v for v, _ in loop])   # exactly the per-example
+        np.testing.assert_array_equal(k, [n for _, n in loop])
+    jaxpr = fxad.make_jaxpr(fxad.vmap(_newton_sqrt))(A)
+    assert _counts(jaxpr, "while") == [1]
+    # forward mode: vmap of jvp, jvp of vmap, jacfwd of the vmapped function (eager, jit)
+    d = 0.5 / np.sqrt(A)
+    _, t = fxad.vmap(lambda a: fxad.jvp(lambda v: _newton_sqrt(v)[0], (a,), (1.0,)))(A)
+    np.testing.assert_allclose(t, d, rtol=1e-8)
+    _, t = fxad.jvp(lambda a: fxad.vmap(_newton_sqrt)(a)[0], (A,), (np.ones(4),))
+    np.testing.assert_allclose(t, d, rtol=1e-8)
+    for jac in (fxad.jacfwd(lambda a: fxad.vmap(_newton_sqrt)(a)[0]),
+                fxad.jit(fxad.jacfwd(lambda a: fxad.vmap(_newton_sqrt)(a)[0]))):
+        np.testing.assert_allclose(jac(A), np.diag(d), rtol=1e-8, atol=1e-15)
+
+
+def test_while_loop_with_unbatched_predicate_keeps_the_counter_unbatched():
+    def f(x, n):
+        return lax.while_loop(lambda c: c[0] < n, lambda c: (c[0] + 1, fnp.sin(c[1]) + c[1]),
+                              (0, x))
+    X = np.array([[0.1, 0.2], [0.3, 0.4], [-1.0, 2.0]])
+    for n in (0, 3):
+        got = fxad.vmap(f, in_axes=(0, None))(X, n)
+        _assert_trees_close(got, _stack_trees([f(x, n) for x in X]))
+        _assert_trees_close(fxad.jit(fxad.vmap(f, in_axes=(0, None)))(X, n), got)
+    jaxpr = fxad.make_jaxpr(fxad.vmap(f, in_axes=(0, None)))(X, 3)
+    (eqn,) = [e for e in jaxpr.eqns if e.prim.name == "while"]
+    assert [v.aval.shape for v in eqn.outvars] == [(), (3, 2)]
+    assert eqn.params["cond_jaxpr"].out_avals[0].shape == ()
+    # a batched bound: the predicate varies per example (different trip counts)
+    N = np.array([0, 2, 5])
+    got = fxad.vmap(f)(X, N)
+    _assert_trees_close(got, _stack_trees([f(x, n) for x, n in zip(X, N)]))
+    # forward-mode derivatives through it
+    _, t = fxad.vmap(lambda x, n: fxad.jvp(lambda v: f(v, n)[1], (x,), (np.ones(2),)))(X, N)
+    want = [fxad.jvp(lambda v: f(v, n)[1], (x,), (np.ones(2),))[1] for x, n in zip(X, N)]
+    np.testing.assert_allclose(t, want, rtol=1e-12)
+
+
+def test_index_arrays_under_vmap_grad_and_jit():
+    rng = np.random.default_rng(9)
+    X, I = rng.standard_normal((3, 4, 5, 6)), rng.integers(0, 4, (3, 2))
+    J = np.array([[0, 2, 2], [2, 2, 0], [1, 0, 1]])
+
+    def f(x, i, j):                      # (fnp.at(x)[...].get(): x may be a NumPy array)
+        y = fnp.at(x)[i, 1:, j[:1]].get() @ fnp.at(x)[:, j, 0].get()          # (2, 3)
+        return fnp.sum(fnp.at(y)[:, j].add(fnp.sin(y[:, 1])[:, None]) ** 2)
+
+    names = ("gather", "scatter_add")
+    one = _counts(fxad.make_jaxpr(f)(X[0], I[0], J[0]), *names)
+    assert _counts(fxad.make_jaxpr(fxad.vmap(f))(X, I, J), *names) == one
+    loop = lambda fn, *a: np.stack([fn(*[v[b] for v in a]) for b in range(3)])  # noqa
+    for fn in (f, fxad.grad(f)):
+        want = loop(fn, X, I, J)
+        np.testing.assert_allclose(fxad.vmap(fn)(X, I, J), want, rtol=1e-12)
+        np.testing.assert_allclose(fxad.jit(fxad.vmap(fn))(X, I, J), want, rtol=1e-12)
+    np.testing.assert_allclose(fxad.grad(lambda x: fnp.sum(fxad.vmap(f)(x, I, J)))(X),
+                               loop(fxad.grad(f), X, I, J), rtol=1e-12)
+    # only the indices batched: the operand is shared
+    np.testing.assert_allclose(fxad.vmap(f, in_axes=(None, 0, 0))(X[0], I, J),
+                               loop(lambda i, j: f(X[0], i, j), I, J), rtol=1e-12)
+
+
+def test_loops_and_index_arrays_stage_once_under_jit_of_vmap():
+    def f(x, i):
+        s = lax.fori_loop(0, 3, lambda k, acc: acc + x[k] * x[i[k]], 0.0)
+        c, ys = lax.scan(lambda c, v: (c * 0.5 + v, c * v), s, x[i])
+        w = lax.while_loop(lambda t: t[1] < 10.0, lambda t: (t[0] + 1, t[1] * 2.0 + 1.0),
+                           (0, fnp.abs(c)))
+        return w[0] + fnp.sum(ys)
+
+    X, I = np.random.default_rng(10).standard_normal((4, 5)), np.array([[0, 4, 1]] * 4)
+    names = ("scan", "while", "gather")
+    one = _counts(fxad.make_jaxpr(f)(X[0], I[0]), *names)
+    assert one == [2, 1, 1]
+    assert _counts(fxad.make_jaxpr(fxad.vmap(f))(X, I), *names) == one
+    want = np.stack([f(x, i) for x, i in zip(X, I)])
+    np.testing.assert_allclose(fxad.jit(fxad.vmap(f))(X, I), want, rtol=1e-12)
+    np.testing.assert_allclose(fxad.vmap(fxad.jit(f))(X, I), want, rtol=1e-12)
+
+
+def test_custom_lin_under_vmap_transposes_to_bwd_per_example():
+    """`custom_lin` (a custom_vjp function's linearization) batched: staged once, and its
+    transpose runs the user's bwd on each example's residuals and cotangents."""
+    from fxad.ad import backward_pass
+    from fxad.custom import custom_lin_p
+    rng = np.random.default_rng(11)
+    res = [rng.standard_normal((3, 2)) for _ in range(2)] + [rng.standard_normal(2)]
+    ts = [rng.standard_normal((3, 2)), rng.standard_normal(3)]
+    params = {"num_res": 3, "bwd": _cv_bwd, "name": "f", "out_avals": (
+        ShapedArray((2,), F64), ShapedArray((), F64))}
+    lin = fxad.vmap(lambda *a: custom_lin_p.bind(*a, **params), in_axes=(0, 0, None, 0, 0))
+    jaxpr = fxad.make_jaxpr(lambda *t: lin(*res, *t))(*ts)
+    assert _counts(jaxpr, "custom_lin") == [1]
+    cts = [rng.standard_normal((3, 2)), rng.standard_normal(3)]
+    got = backward_pass(jaxpr, cts)
+    want = [_cv_bwd([res[0][b], res[1][b], res[2]], [cts[0][b], cts[1][b]]) for b in range(3)]
+    for j in range(2):
+        np.testing.assert_allclose(got[j], np.stack([w[j] for w in want]), rtol=1e-12)
+    with pytest.raises(TypeError, match="forward-mode"):        # evaluating it still refuses
+        lin(*res, *ts)
+
+
 # --------------------------------------------------------------------------- jacobians
 
 
@@ -966,6 +1156,28 @@ def test_hessian_matches_finite_differences_and_both_compositions():
     H2 = fxad.hessian(f2)(X23)
     assert H2.shape == (2, 3, 2, 3)
     np.testing.assert_allclose(H2, fd_jacobian(fxad.grad(f2), X23), rtol=1e-6, atol=1e-8)
+
+
+def _loopy(x, with_while=True):            # (4,) -> (): loops and index arrays
+    s = lax.fori_loop(0, 4, lambda i, acc: acc + x[i] * fnp.sin(x[3 - i]), 0.0)
+    c, ys = lax.scan(lambda c, v: (c * 0.5 + v, c * v), s, x[np.array([2, 0, 3, 3])])
+    if with_while:
+        c = lax.while_loop(lambda t: t[0] < 3, lambda t: (t[0] + 1, t[1] * 1.1 + fnp.tanh(
+            t[1])), (0, c))[1]
+    return c + fnp.sum(fnp.at(ys)[np.array([0, 0, 2])].add(x[:3]) ** 2)
+
+
+@pytest.mark.parametrize("jac", [fxad.jacfwd, fxad.jacrev, fxad.hessian],
+                         ids=["jacfwd", "jacrev", "hessian"])
+def test_jacobians_through_loops_and_index_arrays(jac):
+    x = np.array([0.3, -0.5, 0.8, 0.1])
+    want = fd_jacobian(fxad.grad(_loopy), x) if jac is fxad.hessian else fd_jacobian(_loopy, x)
+    np.testing.assert_allclose(jac(_loopy)(x), want, rtol=1e-6, atol=1e-8)
+    # staged loops (jit): reverse mode cannot go through a staged while_loop
+    f = fxad.jit(_loopy) if jac is fxad.jacfwd else fxad.jit(
+        lambda v: _loopy(v, with_while=False))
+    want = jac(lambda v: _loopy(v, with_while=jac is fxad.jacfwd))(x)
+    np.testing.assert_allclose(jac(f)(x), want, rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("jac", [fxad.jacfwd, fxad.jacrev], ids=["jacfwd", "jacrev"])

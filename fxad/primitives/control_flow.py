@@ -352,12 +352,36 @@ __all__ = ["cond_p", "while_p", "scan_p", "closed", "trace_closed", "jvp_jaxpr",
 # --------------------------------------------------------------------------- batching
 
 
-def _vmapped_jaxpr(jaxpr, dims):
-    """(closed program, consts) running `jaxpr` over a batch; every output batched first."""
-    from ..batching import vmap
-    return lambda size: trace_closed(
-        vmap(lambda *a: eval_jaxpr(jaxpr, *a), in_axes=tuple(dims)),
-        [a if d is None else _stacked(a, size) for a, d in zip(jaxpr.in_avals, dims)])
+def _batched_jaxpr(jaxpr, dims, size, force=True):
+    """`jaxpr` over a batch of `size` (input i batched where `dims[i] == 0`): (closed
+    program, consts, out_dims). An output is batched where it depends on a batched input,
+    and made batched (broadcast) where `force` (a bool, or one per output) says so."""
+    from ..batching import batched_call, materialize
+    force = [force] * len(jaxpr.outvars) if isinstance(force, bool) else list(force)
+    out_dims = []
+
+    def fun(*args):
+        outs, ds = batched_call(lambda *a: eval_jaxpr(jaxpr, *a), args, dims, size)
+        out_dims[:] = [0 if f else d for d, f in zip(ds, force)]
+        return [materialize(o, d, size) if f else o for o, d, f in zip(outs, ds, force)]
+
+    jaxpr, consts = trace_closed(
+        fun, [a if d is None else _stacked(a, size) for a, d in zip(jaxpr.in_avals, dims)])
+    return jaxpr, consts, out_dims
+
+
+def _carry_fixpoint(jaxpr, head_dims, carry_b, tail_dims, size):
+    """Batch a loop body `(head..., carry..., tail...) -> (carry..., rest...)`: a carry is
+    batched if it starts batched or the body makes it so given the batched inputs (a
+    fixpoint). Returns `_batched_jaxpr`'s triple and the carries' batched flags."""
+    while True:
+        dims = list(head_dims) + [0 if b else None for b in carry_b] + list(tail_dims)
+        force = list(carry_b) + [False] * (len(jaxpr.outvars) - len(carry_b))
+        out = _batched_jaxpr(jaxpr, dims, size, force)
+        grown = [b or d == 0 for b, d in zip(carry_b, out[2])]
+        if grown == carry_b:
+            return out + (carry_b,)
+        carry_b = grown
 
 
 def _cond_batch(vals, dims, branches):
@@ -369,14 +393,15 @@ def _cond_batch(vals, dims, branches):
     size = batch_size(vals, dims)
     index, args, arg_dims = vals[0], vals[1:], dims[1:]
     if dims[0] is None:
-        new, consts = hoist_all(*zip(*[_vmapped_jaxpr(b, arg_dims)(size) for b in branches]))
+        new, consts = hoist_all(*zip(*[_batched_jaxpr(b, arg_dims, size)[:2]
+                                       for b in branches]))
         outs = cond_p.bind(index, *consts, *args, branches=new)
         return outs, [0] * len(outs)
     index = min_(max_(index, np.int32(0)), np.int32(len(branches) - 1))
     results = None
     for i, b in enumerate(branches):
         if any(d is not None for d in arg_dims):
-            j, consts = _vmapped_jaxpr(b, arg_dims)(size)
+            j, consts, _ = _batched_jaxpr(b, arg_dims, size)
             outs = eval_jaxpr(j, *consts, *args)
         else:                                      # only the index is batched
             outs = [materialize(o, None, size) for o in eval_jaxpr(b, *args)]
@@ -390,3 +415,68 @@ def _cond_batch(vals, dims, branches):
 
 
 cond_p.batch = _cond_batch
+
+
+def _while_batch(vals, dims, cond_jaxpr, body_jaxpr, cond_nconsts, body_nconsts):
+    """One loop over the batch. Carries are batched as `_carry_fixpoint` finds. With an
+    unbatched predicate the batched body runs as is; with a batched one every carry is
+    batched, the loop runs while any example's predicate holds, and each step advances
+    only the examples whose predicate still holds (the others keep their carry)."""
+    from ..batching import batch_size, batched_call, materialize
+    from .elementwise import select, convert_element_type, gt
+    from .structural import reduce_sum
+    size, nc, nb = batch_size(vals, dims), cond_nconsts, body_nconsts
+    c_dims, b_dims, k_dims = dims[:nc], dims[nc:nc + nb], dims[nc + nb:]
+    body, body_consts, _, carry_b = _carry_fixpoint(
+        body_jaxpr, b_dims, [d == 0 for d in k_dims], (), size)
+    cond, cond_consts, (pred_dim,) = _batched_jaxpr(
+        cond_jaxpr, list(c_dims) + [0 if b else None for b in carry_b], size, False)
+    carry = vals[nc + nb:]
+    if pred_dim == 0:                     # per-example trip counts
+        carry_b = [True] * len(carry)
+        all_dims = list(c_dims) + [0] * len(carry)
+
+        def any_pred(*a):                 # (cond consts, batched carry) -> any example on
+            [pred], _ = batched_call(lambda *x: eval_jaxpr(cond_jaxpr, *x), a, all_dims, size)
+            return [gt(reduce_sum(convert_element_type(pred, np.int32), (0,)), np.int32(0))]
+
+        def step(*a):                     # one example's step, a no-op once it is done
+            c, b, old = a[:nc], a[nc:nc + nb], a[nc + nb:]
+            [pred] = eval_jaxpr(cond_jaxpr, *c, *old)
+            return [select(pred, new, o) for new, o in zip(eval_jaxpr(body_jaxpr, *b, *old), old)]
+
+        cond, cond_consts = trace_closed(any_pred, [
+            a if d is None else _stacked(a, size) for a, d in zip(cond_jaxpr.in_avals, all_dims)])
+        step_jaxpr, step_consts = trace_closed(step, cond_jaxpr.in_avals[:nc] + body_jaxpr.in_avals)
+        body, body_consts, _ = _batched_jaxpr(step_jaxpr, [None] * len(step_consts) + list(
+            c_dims) + list(b_dims) + [0] * len(carry), size)
+        body_consts = body_consts + step_consts + list(vals[:nc])   # then the body's own
+    carry = [materialize(c, d, size) if b else c for c, d, b in zip(carry, k_dims, carry_b)]
+    outs = while_p.bind(*cond_consts, *vals[:nc], *body_consts, *vals[nc:nc + nb], *carry,
+                        cond_jaxpr=cond, body_jaxpr=body, cond_nconsts=len(cond_consts) + nc,
+                        body_nconsts=len(body_consts) + nb)
+    return outs, [0 if b else None for b in carry_b]
+
+
+def _scan_batch(vals, dims, body, num_consts, num_carry, length, reverse):
+    """One scan over the batch: batched `xs` get their batch axis second (the scan walks
+    axis 0), carries are batched as `_carry_fixpoint` finds, and batched stacked outputs
+    get their batch axis moved back first. Unbatched constants stay unbatched."""
+    from ..batching import batch_size, materialize
+    from .structural import transpose
+    size, nc, nk = batch_size(vals, dims), num_consts, num_carry
+    swap = lambda x: transpose(x, (1, 0) + tuple(range(2, get_aval(x).ndim)))  # noqa: E731
+    new_body, consts, out_dims, carry_b = _carry_fixpoint(
+        body, dims[:nc], [d == 0 for d in dims[nc:nc + nk]], dims[nc + nk:], size)
+    carry = [materialize(c, d, size) if b else c
+             for c, d, b in zip(vals[nc:nc + nk], dims[nc:nc + nk], carry_b)]
+    xs = [swap(x) if d == 0 else x for x, d in zip(vals[nc + nk:], dims[nc + nk:])]
+    outs = scan_p.bind(*consts, *vals[:nc], *carry, *xs, body=new_body,
+                       num_consts=len(consts) + nc, num_carry=nk, length=length,
+                       reverse=reverse)
+    ys = [swap(y) if d == 0 else y for y, d in zip(outs[nk:], out_dims[nk:])]
+    return outs[:nk] + ys, out_dims
+
+
+while_p.batch = _while_batch
+scan_p.batch = _scan_batch

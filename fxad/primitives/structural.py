@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from ..core import Primitive, ShapedArray, UndefinedPrimal, get_aval, registry as _registry
-from ..batching import materialize, batch_size, batch_by_loop
+from ..batching import materialize, batch_size
 from .elementwise import add, mul, div, eq, convert_element_type, zeros_like
 
 
@@ -419,18 +419,9 @@ def einsum(spec, x, y):
 # Batched operands carry the batch axis first; each rule shifts its params past it.
 
 
-def _batch_first(rule):
-    """A rule for primitives whose first operand alone may be batched."""
-    def batch(vals, dims, **params):
-        if any(d is not None for d in dims[1:]):
-            return batch_by_loop(rule.prim)(vals, dims, **params)
-        return rule(*vals, **params), 0
-    return batch
-
-
 def _set_batch(prim, rule):
-    rule.prim = prim
-    prim.batch = _batch_first(rule)
+    """`rule(x, **params)` for a primitive with one (batched) operand."""
+    prim.batch = lambda vals, dims, **params: (rule(*vals, **params), 0)
 
 
 _set_batch(broadcast_in_dim_p, lambda x, shape, broadcast_dimensions: broadcast_in_dim(
@@ -446,17 +437,60 @@ for _name, _fn in [("argmax", argmax), ("argmin", argmin)]:
     _set_batch(_registry[_name], lambda x, axis, _fn=_fn: _fn(x, axis + 1))
 
 
+def _index_position(entries, ndim):
+    """Where NumPy puts the broadcast index-array axes of `x[index]` (`x` of rank `ndim`):
+    in place of the first array/int entry when those entries are adjacent, else first."""
+    adv = [i for i, e in enumerate(entries) if isinstance(e, (str, int, np.integer))]
+    if adv != list(range(adv[0], adv[-1] + 1)):
+        return 0
+    used = sum(1 for e in entries if e is not None and e is not Ellipsis)
+    return sum(ndim - used if e is Ellipsis else 1 for e in entries[:adv[0]])
+
+
+def _batched_index(spec, shape, arrays, dims, size, operand_batched):
+    """An index with array entries (`spec`, one example's operand `shape`) over a batch:
+    `(spec, arrays, perm)` such that `transpose(x[spec, arrays], perm)` has the batch axis
+    first, then one example's `x[index]` axes. Batched index arrays get their batch axis in
+    front of the broadcast index axes; a batched operand gets an extra leading index
+    `arange(size)`, so each example reads its own slice. Either way the batch axis joins
+    the index axes, which NumPy moves first when the array/int entries are not adjacent
+    (so `perm` puts them back where one example's result has them)."""
+    per = [get_aval(a).shape[1:] if d == 0 else get_aval(a).shape for a, d in zip(arrays, dims)]
+    k = len(np.broadcast_shapes(*per))
+    n = len(_index_shape(shape, spec, [ShapedArray(s, np.intp) for s in per]))
+    p = _index_position(spec.entries, len(shape))
+    arrays = [reshape(a, (size,) + (1,) * (k - len(s)) + s) if d == 0 else a
+              for a, s, d in zip(arrays, per, dims)]
+    if operand_batched:          # result axes: batch, index axes, the others
+        iota = np.arange(size).reshape((size,) + (1,) * k)
+        perm = (0,) + tuple(range(1 + k, 1 + k + p)) + tuple(range(1, 1 + k)) + tuple(
+            range(1 + k + p, 1 + n))
+        return IndexSpec((IndexSpec.ARRAY,) + spec.entries), [iota] + arrays, perm
+    # result axes: the first p others, batch, index axes, the rest
+    return spec, arrays, (p,) + tuple(range(p)) + tuple(range(p + 1, n + 1))
+
+
 def _gather_batch(vals, dims, spec):
-    if any(d is not None for d in dims[1:]) or spec.num_arrays:
-        return batch_by_loop(gather_p)(vals, dims, spec=spec)
-    return gather(vals[0], IndexSpec((slice(None),) + spec.entries)), 0
+    """Without index arrays, a leading full slice; with them, see `_batched_index`."""
+    x = vals[0]
+    if not spec.num_arrays:
+        return gather(x, IndexSpec((slice(None),) + spec.entries)), 0
+    shape = get_aval(x).shape[1:] if dims[0] == 0 else get_aval(x).shape
+    spec, arrays, perm = _batched_index(spec, shape, vals[1:], dims[1:],
+                                        batch_size(vals, dims), dims[0] == 0)
+    return transpose(gather(x, spec, arrays), perm), 0
 
 
 def _scatter_add_batch(vals, dims, spec, shape):
-    if any(d is not None for d in dims[1:]) or spec.num_arrays:
-        return batch_by_loop(scatter_add_p)(vals, dims, spec=spec, shape=shape)
+    """The transpose of `_gather_batch` with a batched operand: scatter into a batch of
+    outputs, each example's updates into its own slice (repeated indices still add up)."""
     size = batch_size(vals, dims)
-    return scatter_add(vals[0], (), IndexSpec((slice(None),) + spec.entries),
+    updates = materialize(vals[0], dims[0], size)
+    if not spec.num_arrays:
+        return scatter_add(updates, (), IndexSpec((slice(None),) + spec.entries),
+                           (size,) + shape), 0
+    spec, arrays, perm = _batched_index(spec, shape, vals[1:], dims[1:], size, True)
+    return scatter_add(transpose(updates, tuple(np.argsort(perm))), arrays, spec,
                        (size,) + shape), 0
 
 
