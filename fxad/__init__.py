@@ -14,10 +14,10 @@ from .staging import make_jaxpr
 from .jit import jit
 from .batching import vmap
 from .jacobians import jacfwd, jacrev, hessian
-from .custom import custom_jvp, custom_vjp, checkpoint
+from .custom import custom_jvp, custom_vjp, checkpoint, remat
 
 __version__ = "0.1.0"
 
 __all__ = ["jit", "vmap", "jacfwd", "jacrev", "hessian", "custom_jvp", "custom_vjp",
-           "checkpoint", "grad", "value_and_grad", "vjp", "jvp", "linearize", "stop_gradient", "no_grad",
+           "checkpoint", "remat", "grad", "value_and_grad", "vjp", "jvp", "linearize", "stop_gradient", "no_grad",
            "make_jaxpr", "eval_jaxpr", "Jaxpr", "tree_util", "errors", "lax", "numpy", "scipy"]

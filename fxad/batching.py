@@ -132,17 +132,23 @@ def _axis_spec(axes, tree, name):
                      "matching tuple/list/dict prefix")
 
 
-def vmap(fun, in_axes=0, out_axes=0):
+def vmap(fun, in_axes=0, out_axes=0, axis_name=None, axis_size=None):
     """Vectorise `fun` over a batch axis of its arguments (`in_axes`: int or None per
     argument, or a pytree prefix) without a Python loop; outputs get the batch axis at
-    `out_axes`.
+    `out_axes`. `axis_size` gives the batch size where no argument is mapped (and is
+    checked otherwise). Named axes (`axis_name`, for collectives) are not supported.
 
     >>> import fxad, fxad.numpy as fnp, numpy as np
     >>> fxad.vmap(lambda x, y: fnp.dot(x, y), in_axes=(0, None))(np.eye(2), np.array([1., 2.]))
     array([1., 2.])
+    >>> fxad.vmap(lambda: np.float64(1.0), axis_size=3)()
+    array([1., 1., 1.])
     """
     from .api import as_value, to_output
     from .primitives.structural import transpose
+    if axis_name is not None:
+        raise NotImplementedError("vmap: axis_name (named axes for collectives such as "
+                                  "psum) is not supported by fxad; leave it None")
 
     @functools.wraps(fun)
     def vmapped(*args):
@@ -159,9 +165,14 @@ def vmap(fun, in_axes=0, out_axes=0):
                 raise ValueError(f"vmap in_axes={a} is out of range for an argument of "
                                  f"rank {nd} (shape {get_aval(x).shape})")
         sizes = {get_aval(x).shape[a] for x, a in zip(leaves, leaf_axes) if a is not None}
+        if axis_size is not None:
+            sizes.add(int(axis_size))
         if len(sizes) != 1:
             raise ValueError("vmap needs one batch size: the mapped axes have sizes "
-                             f"{sorted(sizes) or 'none (every in_axes is None)'}")
+                             f"{sorted(sizes) or 'none (every in_axes is None)'}"
+                             + ("" if sizes or axis_size else "; pass axis_size=n")
+                             + (f" (axis_size={axis_size})" if axis_size is not None
+                                and len(sizes) > 1 else ""))
         size = sizes.pop()
         interp = BatchInterpreter(current_interpreter(), size)
         with using(interp):

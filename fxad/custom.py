@@ -249,25 +249,46 @@ class custom_vjp:
 # --------------------------------------------------------------------------- checkpoint
 
 
-def checkpoint(fun):
+def checkpoint(fun, *, prevent_cse=True, policy=None, static_argnums=()):
     """`fun`, rematerialised under differentiation: reverse mode stores only its inputs
     and recomputes its intermediate values in the backward pass (memory for compute).
-    It is staged as a one-branch `cond`, i.e. a call of its traced program.
+    It is staged as a one-branch `cond`, i.e. a call of its traced program, so the
+    recomputation is never merged away (`prevent_cse` is always in effect).
+    `static_argnums` are passed through as Python values (hashable or not); `policy`
+    (JAX's choice of what to save) is not supported: everything is recomputed.
 
     >>> import fxad, fxad.numpy as fnp
     >>> block = fxad.checkpoint(lambda x: fnp.sin(fnp.sin(x)))
     >>> round(float(fxad.grad(block)(0.5)), 6)
     0.778644
+    >>> power = fxad.checkpoint(lambda x, n: x ** n, static_argnums=(1,))
+    >>> float(fxad.grad(power)(2.0, 3))
+    12.0
     """
+    if policy is not None:
+        raise NotImplementedError("checkpoint: policies (what to save) are not supported; "
+                                  "fxad recomputes everything inside the block (policy=None)")
+    static = {int(a) for a in ((static_argnums,) if isinstance(static_argnums, int)
+                               else static_argnums)}
+
     @functools.wraps(fun)
     def remat(*args):
-        leaves, in_tree = tree_util.tree_flatten(args)
+        fixed = {i % len(args) for i in static if -len(args) <= i < len(args)}
+        if len(fixed) != len(static):
+            raise ValueError(f"checkpoint: static_argnums={sorted(static)} out of range "
+                             f"for {len(args)} positional arguments")
+        dyn = tuple(a for i, a in enumerate(args) if i not in fixed)
+        leaves, in_tree = tree_util.tree_flatten(dyn)
         leaves = [as_value(x) for x in leaves]
         store = {}
 
+        def call(dyn_args):
+            it = iter(dyn_args)
+            return fun(*[args[i] if i in fixed else next(it) for i in range(len(args))])
+
         def flat(*xs):
             out_leaves, store["out_tree"] = tree_util.tree_flatten(
-                fun(*tree_util.tree_unflatten(in_tree, xs)))
+                call(tree_util.tree_unflatten(in_tree, xs)))
             return [as_value(o) for o in out_leaves]
 
         jaxpr, consts = trace_closed(flat, [get_aval(x) for x in leaves])
@@ -275,3 +296,6 @@ def checkpoint(fun):
         return tree_util.tree_unflatten(store["out_tree"], outs)
 
     return remat
+
+
+remat = checkpoint

@@ -521,3 +521,22 @@ def test_checkpoint_stores_only_its_inputs():
         lambda v, _: fxad.checkpoint(_layer(W))(v), range(8), x)
     close(per_layer(X3), _chain(X3, W, 8))
     assert remat8 < _n_residuals(per_layer, X3) < plain8
+
+
+def test_checkpoint_static_argnums_policy_and_remat_alias():
+    """JAX's signature: static arguments stay Python values (a depth, a function), the
+    block still stores only its dynamic inputs; `remat` is the same function."""
+    block = fxad.checkpoint(lambda x, w, depth: _chain(x, w, depth), static_argnums=(2,))
+    for depth in (2, 5):
+        close(block(X3, W, depth), _chain(X3, W, depth))
+        g = fxad.grad(lambda w: fnp.sum(block(X3, w, depth) ** 2))(W)
+        close(g, fxad.grad(lambda w: fnp.sum(_chain(X3, w, depth) ** 2))(W))
+    assert _n_residuals(lambda x: block(x, W, 5), X3) == \
+        _n_residuals(lambda x: block(x, W, 2), X3)
+    negative = fxad.checkpoint(lambda f, x: f(x), static_argnums=-2)
+    close(fxad.grad(lambda x: negative(fnp.sin, x))(0.3), np.cos(0.3))
+    assert fxad.remat is fxad.checkpoint
+    with pytest.raises(NotImplementedError, match="policies"):
+        fxad.checkpoint(fnp.sin, policy=lambda *a, **k: True)
+    with pytest.raises(ValueError, match="out of range"):
+        fxad.checkpoint(fnp.sin, static_argnums=(3,))(1.0)

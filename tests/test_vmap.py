@@ -799,6 +799,18 @@ def test_bad_in_axes_structure():
         fxad.vmap(lambda a: a, in_axes=None)(np.ones(3))
 
 
+def test_axis_size_sets_or_checks_the_batch_size():
+    got = fxad.vmap(lambda a, b: a * b, in_axes=(None, None), axis_size=3)(2.0, np.ones(2))
+    np.testing.assert_array_equal(got, np.full((3, 2), 2.0))
+    np.testing.assert_array_equal(fxad.vmap(fnp.sin, axis_size=3)(np.zeros(3)), np.zeros(3))
+    with pytest.raises(ValueError, match=r"batch size.*\b3\b.*\b4\b"):
+        fxad.vmap(fnp.sin, axis_size=4)(np.zeros(3))
+    with pytest.raises(ValueError, match="axis_size"):
+        fxad.vmap(fnp.sin, in_axes=None)(np.zeros(3))
+    with pytest.raises(NotImplementedError, match="axis_name"):
+        fxad.vmap(fnp.sin, axis_name="batch")
+
+
 def test_bad_out_axes():
     with pytest.raises(ValueError, match="out_axes"):
         fxad.vmap(lambda a: a * 2.0, out_axes=None)(np.ones(3))
