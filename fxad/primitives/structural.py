@@ -358,6 +358,13 @@ def _einsum_call(spec, x_shape, y_shape):
     x_mat, y_mat = lead + (n(free_a), n(contract)), lead + (n(contract), n(free_b))
     res_shape = tuple(size[c] for c in batch + free_a + free_b)
     keep = lambda perm: perm == tuple(range(len(perm)))
+    if not contract:        # an outer product (per batch): a broadcast multiply, no BLAS
+        def aligned(letters):
+            perm = tuple(letters.index(c) for c in out if c in letters)
+            return perm, tuple(size[c] if c in letters else 1 for c in out)
+        (pa, sa), (pb, sb) = aligned(a), aligned(b)
+        return lambda x, y: np.multiply(np.transpose(x, pa).reshape(sa),
+                                        np.transpose(y, pb).reshape(sb))
     keep_a, keep_b, keep_out = keep(perm_a), keep(perm_b), keep(perm_out)
 
     def call(x, y):
