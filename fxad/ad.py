@@ -13,7 +13,6 @@ from .errors import ConcretizationTypeError
 
 class JVPTracer(Tracer):
     """A primal value paired with its (never None) tangent."""
-    __slots__ = ("primal", "tangent")
 
     def __init__(self, interp, primal, tangent):
         self._interp, self.primal, self.tangent = interp, primal, tangent

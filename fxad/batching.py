@@ -17,7 +17,6 @@ from .errors import ConcretizationTypeError
 
 class BatchTracer(Tracer):
     """A batch of values, stacked along axis 0 of `val`; its aval is one example's."""
-    __slots__ = ("val",)
 
     def __init__(self, interp, val):
         self._interp, self.val = interp, val

@@ -11,7 +11,8 @@ import contextvars
 
 import numpy as np
 
-from .errors import concretization_error, array_conversion_error, escaped_tracer_error
+from .errors import (concretization_error, array_conversion_error, escaped_tracer_error,
+                     stored_tracer_error, ConcretizationTypeError)
 
 # --------------------------------------------------------------------------- avals
 
@@ -164,6 +165,13 @@ def using(interp):
     token = _current.set(interp)
     try:
         yield interp
+    except ValueError as e:
+        # `numpy_array[i] = tracer`: NumPy calls float(tracer) (int(), bool()...), which
+        # raises; as tracers have __getitem__, NumPy replaces that error by "setting an
+        # array element with a sequence". Say what happened instead, at the user's line.
+        if type(e.__cause__) is not ConcretizationTypeError or "sequence" not in str(e):
+            raise
+        raise stored_tracer_error().with_traceback(e.__traceback__) from None
     finally:
         _current.reset(token)
         interp.alive = False
@@ -182,14 +190,12 @@ def run_in(interp, fn, *args, **kwargs):
 
 class Tracer:
     """A value owned by an interpreter (its tag). Operators and NumPy protocols are
-    installed by `fxad.numpy`, so `x * 2`, `np.sin(x)` and `x.sum()` work on tracers."""
-    __slots__ = ("_interp",)
+    installed by `fxad.numpy`, so `x * 2`, `np.sin(x)` and `x.sum()` work on tracers.
+    Tracers keep their fields in an instance `__dict__` (no `__slots__`): then any
+    tracer can turn into any other in place (`_become`), which `x[i] = v` needs.
+    Subclasses provide `aval` (the value's `ShapedArray`)."""
     __array_priority__ = 1000
     __hash__ = None            # `==` is elementwise, so tracers are not hashable
-
-    @property
-    def aval(self):
-        raise NotImplementedError
 
     shape = property(lambda self: self.aval.shape)
     dtype = property(lambda self: self.aval.dtype)
@@ -248,3 +254,19 @@ class Tracer:
 
     def __repr__(self):
         return f"Traced<{self.aval}>with<{type(self._interp).__name__}>"
+
+    def _become(self, other):
+        """Turn this tracer, in place, into a tracer equal to `other` (its class and
+        contents): how `x[i] = v` updates the object `x` names, as NumPy does."""
+        self.__class__ = type(other)
+        self.__dict__ = dict(other.__dict__)
+
+    def _contents(self):
+        """(class, fields...): all that makes up this tracer's value."""
+        return (type(self),) + tuple(self.__dict__.values())
+
+    def _copy(self):
+        """A new tracer object with this one's value (later `_become`s do not reach it)."""
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        return new

@@ -31,8 +31,19 @@ def array_conversion_error(tracer):
     return TracerArrayConversionError(
         f"Cannot convert the traced value {tracer!r} to a NumPy array: that would silently drop "
         "its derivatives. Use `fxad.numpy` functions (or plain NumPy functions that fxad "
-        "supports) on traced values instead; to take the value without its derivatives, use "
-        "`fxad.stop_gradient` first and convert the result outside the transform.")
+        "supports) on traced values instead (to store it into a NumPy array `buf`, use "
+        "`buf = fxad.numpy.at(buf)[i].set(x)`); to take the value without its derivatives, "
+        "use `fxad.stop_gradient` first and convert the result outside the transform.")
+
+
+def stored_tracer_error():
+    return TracerArrayConversionError(
+        "A traced value cannot be stored into a NumPy array (`buf[i] = x`, with `buf` a "
+        "NumPy array and `x` traced): a NumPy array holds only plain numbers, so that "
+        "would drop x's derivatives (or, under `jit`, x has no value yet). Make `buf` a "
+        "traced array instead: `buf = fxad.numpy.at(buf)[i].set(x)` (from then on "
+        "`buf[j] = y` works too), or collect the values in a list and use "
+        "`fxad.numpy.stack(values)`.")
 
 
 def escaped_tracer_error(tracer):

@@ -31,6 +31,14 @@ def _all_concrete(tree):
     return all(_concrete_or_none(x) is not None for x in _tu.tree_leaves(tree))
 
 
+def _own(tree):
+    """Copies of the arrays in `tree`, for a body run as plain Python: as when it is
+    staged, a body that assigns into its argument (`c[i] = v`) must not change the
+    caller's array."""
+    from .numpy._base import fresh
+    return _tu.tree_map(fresh, tree)
+
+
 def _trace_flat(fun, in_tree, avals):
     """Trace pytree function `fun` on flat avals: (closed jaxpr, consts, out treedef)."""
     store = {}
@@ -55,7 +63,7 @@ def switch(index, branches, *operands):
     branches = list(branches)
     i = _concrete_or_none(index)
     if i is not None:
-        return branches[int(_np.clip(i, 0, len(branches) - 1))](*operands)
+        return branches[int(_np.clip(i, 0, len(branches) - 1))](*_own(operands))
     leaves, in_tree = _tu.tree_flatten(operands)
     leaves = [_as_value(x) for x in leaves]
     avals = [_get_aval(x) for x in leaves]
@@ -92,7 +100,7 @@ def while_loop(cond_fun, body_fun, init_val):
     >>> fxad.lax.while_loop(lambda v: v < 10, lambda v: v * 2, 1)
     16
     """
-    val = init_val
+    val = _own(init_val)
     while not tracing_program():
         c = _concrete_or_none(cond_fun(val))
         if c is None:
@@ -129,7 +137,7 @@ def fori_loop(lower, upper, body_fun, init_val):
     if lo is not None and hi is not None:
         lo, hi = int(lo), int(hi)
         if not tracing_program() and _all_concrete(init_val):
-            val = init_val
+            val = _own(init_val)
             for i in range(lo, hi):
                 val = body_fun(i, val)
             return val
@@ -168,7 +176,7 @@ def scan(f, init, xs=None, length=None, reverse=False):
     c_leaves = [_as_value(c) for c in c_leaves]
     order = range(length - 1, -1, -1) if reverse else range(length)
     if length and not tracing_program() and _all_concrete(c_leaves + x_leaves):
-        carry, ys = init, []
+        carry, ys = _own(init), []
         for i in order:
             carry, y = f(carry, _tu.tree_unflatten(x_tree, [x[i] for x in x_leaves]))
             ys.append(y)

@@ -16,7 +16,6 @@ from . import tree_util
 
 class StagedTracer(Tracer):
     """A value known only by its type; it stands for variable `var` of the program."""
-    __slots__ = ("aval", "var")
 
     def __init__(self, interp, var):
         self._interp, self.var, self.aval = interp, var, var.aval
@@ -31,11 +30,13 @@ class StagingInterpreter(Interpreter):
         self.for_program = for_program    # tracing a whole program (jit, make_jaxpr), not
         #                                   just a linearization: stage constant broadcasts
         self.eqns = []
-        self.const_vars = {}          # id(value) -> (Var, value)
+        self.const_vars = {}          # id(value), or a tracer's contents' ids -> (Var, value)
+        self.arg_vars = {}            # id(input tracer) -> its Var (`x[i] = v` rebinds x)
         self.arg_names = {}           # input Var -> the user's name for it
 
     def new_arg(self, aval, name=None):
         tracer = StagedTracer(self, Var(aval))
+        self.arg_vars[id(tracer)] = tracer.var
         if name is not None:
             self.arg_names[tracer.var] = name
         return tracer
@@ -75,20 +76,24 @@ class StagingInterpreter(Interpreter):
         if isinstance(x, Tracer):
             if not x._interp.alive:
                 raise escaped_tracer_error(x)
+            key = tuple(map(id, x._contents()))   # not id(x): `x[i] = v` can change x
         elif isinstance(x, (np.generic, bool, int, float, complex)) or x.shape == ():
             return Lit(x)
-        entry = self.const_vars.get(id(x))
-        if entry is None:
-            entry = self.const_vars[id(x)] = (Var(get_aval(x)), x)
+        else:
+            key = id(x)
+        entry = self.const_vars.get(key)
+        if entry is None:         # a tracer is kept as a copy, which also keeps key's ids
+            value = x._copy() if type(key) is tuple else x
+            entry = self.const_vars[key] = (Var(get_aval(x)), value)
         return entry[0]
 
     def build(self, in_tracers, outs, prune=True):
-        """The program from `in_tracers` to `outs` (constants become constvars); `prune`
-        drops equations the outputs do not need."""
+        """The program from `in_tracers` (made by `new_arg`) to `outs` (constants become
+        constvars); `prune` drops equations the outputs do not need."""
         outvars = [self.var_of(o) for o in outs]
         consts = list(self.const_vars.values())
         jaxpr = Jaxpr([v for v, _ in consts], [c for _, c in consts],
-                      [t.var for t in in_tracers], self.eqns, outvars)
+                      [self.arg_vars[id(t)] for t in in_tracers], self.eqns, outvars)
         return dce(jaxpr) if prune else jaxpr
 
 

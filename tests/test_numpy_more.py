@@ -678,14 +678,6 @@ def test_at_under_jit_with_traced_indices():
         fxad.jit(lambda x, i: x.at[i].max(2.0))(x, np.array([1, 2]))
 
 
-def test_setitem_on_tracers_points_to_at():
-    def f(x):
-        x[0] = 1.0
-        return x
-    with pytest.raises(TypeError, match=r"immutable.*x\.at\[idx\]\.set"):
-        fxad.grad(lambda x: fnp.sum(f(x)))(np.ones(3))
-
-
 def test_concrete_only_functions_say_so_under_jit():
     for fn in (fnp.unique, fnp.argwhere, lambda x: fnp.repeat(x, x.astype(int))):
         with pytest.raises(ConcretizationTypeError):

@@ -28,7 +28,19 @@ def asarray(x, dtype=None):
     return np.asarray(x, dtype)
 
 
-array = asarray
+def array(object, dtype=None, *, copy=True):  # noqa: A002
+    """`object` as a new fxad value (a copy, as `numpy.array` makes, unless `copy=False`)."""
+    x = asarray(object, dtype)
+    return fresh(x) if copy and x is object else x
+
+
+def fresh(x):
+    """A copy of `x`, for the functions NumPy returns a copy from (where fxad has nothing
+    to compute): traced values can be updated in place (`x[i] = v`), so a copy must be a
+    new object. Copying a tracer computes nothing."""
+    if isinstance(x, Tracer):
+        return x._copy()
+    return np.array(x) if isinstance(x, np.ndarray) else x
 
 
 def _iter_leaves(x):

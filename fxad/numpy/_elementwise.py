@@ -4,7 +4,7 @@ import numpy as np
 from ..core import get_aval, is_float
 from ..primitives import elementwise as ew
 from ..primitives.structural import broadcast_in_dim
-from ._base import asarray, promote, to_float
+from ._base import asarray, promote, to_float, fresh
 
 
 def _float_unary(prim_fn, name):
@@ -57,7 +57,7 @@ globals().update({n: _keep_dtype_unary(f, n) for n, f in _KEEP_DTYPE_UNARY.items
 def _rounding(prim_fn, name):
     def fn(x):
         x = asarray(x)
-        return prim_fn(x) if get_aval(x).dtype.kind in "fc" else x   # integers: as is
+        return prim_fn(x) if get_aval(x).dtype.kind in "fc" else fresh(x)   # integers
     fn.__name__ = name
     fn.__doc__ = f"Elementwise `numpy.{name}` (zero derivative); integers stay as they are."
     return fn
@@ -72,8 +72,8 @@ absolute = abs                # noqa: F821
 
 
 def positive(x):
-    """`+x`."""
-    return asarray(x)
+    """`+x` (a copy)."""
+    return fresh(asarray(x))
 
 
 def square(x):
@@ -102,7 +102,7 @@ def round(x, decimals=0):  # noqa: A001
     """Round to `decimals` places (half to even, as NumPy). Its derivative is zero."""
     x = asarray(x)
     if not is_float(get_aval(x).dtype):
-        return x
+        return fresh(x)
     if decimals == 0:
         return ew.round(x)
     scale = ew.const(x, 10.0 ** decimals)
@@ -256,16 +256,18 @@ def imag(val):
 
 
 def conj(x):
-    """The complex conjugate of a real array: the array itself."""
-    return _real_only(x, "conj")
+    """The complex conjugate of a real array: a copy of it."""
+    return fresh(_real_only(x, "conj"))
 
 
 conjugate = conj
 
 
-def astype(x, dtype):
-    """`x` converted to `dtype` (float-to-int conversions carry no gradient)."""
-    return ew.convert_element_type(asarray(x), np.dtype(dtype))
+def astype(x, dtype, copy=True):
+    """`x` converted to `dtype` (float-to-int conversions carry no gradient); a copy
+    unless `copy=False` (as in NumPy)."""
+    out = ew.convert_element_type(asarray(x), np.dtype(dtype))
+    return fresh(out) if copy and out is x else out
 
 
 ELEMENTWISE_NAMES = (list(_FLOAT_UNARY) + list(_ROUNDING) + list(_KEEP_DTYPE_UNARY) + list(_BINARY)

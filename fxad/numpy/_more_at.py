@@ -4,8 +4,8 @@
 Traced values have the `.at` property; for any array (NumPy ones too) use
 `fxad.numpy.at(x)[idx]...`. Updates are scatters (`scatter_add` into zeros, then `where`
 with the mask of updated positions), so they differentiate in `x` and in the values,
-batch and stage. Python's `x[idx] = v` cannot work on a traced value (tracers are
-immutable), and raises an error pointing here.
+batch and stage. On a traced value, Python's `x[idx] = v` is `x.at[idx].set(v)` done in
+place (see `fxad/numpy/_tracer.py`).
 
 Repeated indices: `add` accumulates (like `numpy.add.at`); with concrete indices `set`
 keeps the last update (as NumPy's assignment does) and `multiply`/`divide`/`power`/`min`/
@@ -21,7 +21,7 @@ from ..primitives import elementwise as ew
 from ..primitives import structural as st
 from . import _elementwise as el
 from ._base import asarray
-from ._shape import getitem, broadcast_to, parse_index as _parse_index
+from ._shape import getitem, broadcast_to, reshape, parse_index as _parse_index
 
 
 def _occurrences(flat):
@@ -60,9 +60,16 @@ def _combine(op, x, s, mask):
 def _update(x, index, values, op, unique_indices=False):
     x = asarray(x)
     aval = get_aval(x)
+    v = ew.convert_element_type(asarray(values), aval.dtype)
+    mask = _whole_mask(index, aval.shape)
+    if mask is not None and get_aval(v).size == 1:   # x[x > 0] = 1.0: no concrete mask needed
+        v = reshape(v, ())
+        return el.add(x, el.where(mask, v, 0)) if op == "add" else _combine(op, x, v, mask)
     spec, arrays = _parse_index(index)
     idx_shape = st._index_shape(aval.shape, spec, [get_aval(a) for a in arrays])
-    v = ew.convert_element_type(asarray(values), aval.dtype)
+    extra = get_aval(v).ndim - len(idx_shape)
+    if extra > 0 and not any(n != 1 for n in get_aval(v).shape[:extra]):
+        v = reshape(v, get_aval(v).shape[extra:])     # leading 1s go, as in NumPy
     if get_aval(v).shape != idx_shape:
         v = broadcast_to(v, idx_shape)
     if op == "add":
@@ -97,6 +104,13 @@ def _update(x, index, values, op, unique_indices=False):
             f"x.at[...].{op} with traced index arrays (under jit or vmap) needs "
             f"unique_indices=True (fxad cannot order repeated updates it cannot see)")
     return _combine(op, x, s, mask)
+
+
+def _whole_mask(index, shape):
+    """`index` if it is one boolean array of shape `shape` (a mask of every element)."""
+    m = index[0] if type(index) is tuple and len(index) == 1 else index
+    return m if hasattr(m, "dtype") and m.dtype == np.bool_ and get_aval(m).shape == shape \
+        else None
 
 
 class _IndexUpdateRef:

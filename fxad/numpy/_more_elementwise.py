@@ -7,7 +7,7 @@ import numpy as np
 from ..core import Tracer, get_aval, is_float
 from ..primitives import elementwise as ew
 from . import _elementwise as el
-from ._base import asarray, promote, to_float
+from ._base import asarray, promote, to_float, fresh
 from ._reductions import all as _all
 
 
@@ -21,10 +21,10 @@ def fabs(x):
 
 
 def trunc(x):
-    """Round towards zero (derivative zero). Integers are returned unchanged."""
+    """Round towards zero (derivative zero). Integers are returned unchanged (copied)."""
     x = asarray(x)
     if not is_float(get_aval(x).dtype):
-        return x
+        return fresh(x)
     return ew.select(ew.lt(x, _c(x, 0)), ew.ceil(x), ew.floor(x))
 
 
@@ -147,7 +147,7 @@ def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
     x = asarray(x)
     dtype = get_aval(x).dtype
     if not is_float(dtype):
-        return x
+        return fresh(x) if copy else x
     big = np.finfo(dtype).max
     out = el.where(ew.ne(x, x), _c(x, nan), x)
     out = el.where(ew.eq(x, _c(x, np.inf)), _c(x, big if posinf is None else posinf), out)

@@ -4,14 +4,14 @@ and splitting are in `_more_stack`).
 
 Everything is built from reshapes, broadcasts, slices (strided `gather`), concatenation
 and `where`, so all transforms apply; slices are preferred to index arrays because they
-batch under `vmap` without a per-example loop. Concrete index lists are turned into runs
-of slices by `take_static`."""
+are cheaper (no index array to build or batch, and their transpose needs no `np.add.at`).
+Concrete index lists are turned into runs of slices by `take_static`."""
 import numpy as np
 
 from ..core import Tracer, get_aval
 from ..primitives import structural as st
 from . import _elementwise as el
-from ._base import asarray, normalize_axis
+from ._base import asarray, array, normalize_axis
 from ._shape import (reshape, ravel, transpose, moveaxis, broadcast_to, getitem, swapaxes,
                      broadcast_arrays)
 
@@ -114,8 +114,8 @@ def rollaxis(a, axis, start=0):
 
 
 def copy(a, order="K", subok=False):
-    """A copy of `a` (traced values are immutable: the value itself)."""
-    return a if isinstance(a, Tracer) else np.array(a, copy=True)
+    """A copy of `a`: a new object, which later updates of `a` (`a[i] = v`) do not reach."""
+    return array(a)
 
 
 def permute_dims(a, axes=None):

@@ -1,9 +1,12 @@
 """Makes traced values behave like NumPy arrays: Python operators, array methods and
-properties, and NumPy's `__array_ufunc__` / `__array_function__` protocols, all routed to
-`fxad.numpy`. Anything fxad cannot differentiate raises NotImplementedError naming it."""
+properties, in-place assignment `x[i] = v`, and NumPy's `__array_ufunc__` /
+`__array_function__` protocols, all routed to `fxad.numpy`. Anything fxad cannot
+differentiate raises NotImplementedError naming it."""
 import numpy as np
 
-from ..core import Tracer
+from ..core import Tracer, run_in
+from ..primitives.elementwise import select
+from ._more_at import at
 
 
 def _unsupported(what):
@@ -47,7 +50,7 @@ def install(fnp):
         self, shape[0] if len(shape) == 1 else shape, order)
     Tracer.transpose = lambda self, *axes: fnp.transpose(
         self, None if not axes else axes[0] if len(axes) == 1 else axes)
-    Tracer.flatten = lambda self: fnp.ravel(self)
+    Tracer.flatten = lambda self: fnp.copy(fnp.ravel(self))
     Tracer.T = property(lambda self: fnp.transpose(self))
     Tracer.real = property(fnp.real)
     Tracer.imag = property(fnp.imag)
@@ -90,6 +93,18 @@ def install(fnp):
 
 
 def _setitem(self, index, value):
-    raise TypeError("Traced arrays are immutable: `x[idx] = y` is not supported. Use the "
-                    "functional update `x = x.at[idx].set(y)` (also `.add`, `.multiply`, "
-                    "`.min`, `.max`; `fxad.numpy.at(x)[idx]` for any array) instead.")
+    """`x[index] = value` as in NumPy: the object `x` itself takes the value
+    `x.at[index].set(value)` (so other names bound to it see the change; views taken
+    earlier, such as `x[1:]`, are copies and do not)."""
+    new = at(self)[index].set(value)
+    if not _nested_in(new, self._interp):        # e.g. `fxad.no_grad` dropped x's tangent:
+        new = run_in(self._interp, select, True, new, self)    # bring it to x's level
+    self._become(new)
+
+
+def _nested_in(x, interp):
+    """Whether `x` is a tracer of `interp` or of an interpreter running inside it."""
+    i = x._interp if isinstance(x, Tracer) else None
+    while i is not None and i is not interp:
+        i = i.parent
+    return i is interp
