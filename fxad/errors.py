@@ -28,6 +28,12 @@ def concretization_error(aval, what, depends_on=()):
 
 
 def array_conversion_error(tracer):
+    if tracer.dtype.kind in "iub":               # most likely an index: nothing to drop
+        return TracerArrayConversionError(
+            f"Cannot convert the traced value {tracer!r} to a NumPy array: its value is not "
+            "known here (under jit/make_jaxpr it has none yet; under vmap it differs across "
+            "the batch). To index a NumPy array `table` with it, use "
+            "`fxad.numpy.at(table)[i].get()` or `fxad.numpy.take(table, i)`; to store it into a NumPy array `buf`, use `buf = fxad.numpy.at(buf)[i].set(x)`.")
     return TracerArrayConversionError(
         f"Cannot convert the traced value {tracer!r} to a NumPy array: that would silently drop "
         "its derivatives. Use `fxad.numpy` functions (or plain NumPy functions that fxad "

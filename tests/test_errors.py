@@ -215,6 +215,17 @@ def test_storing_a_tracer_into_a_numpy_array_slice():
         fxad.grad(f)(1.0)
 
 
+@pytest.mark.parametrize("transform", [fxad.jit, fxad.vmap], ids=["jit", "vmap"])
+def test_indexing_a_numpy_array_with_a_traced_index(transform):
+    # NumPy's own __getitem__ runs first and converts the index: say how to index instead
+    table = np.arange(5.0)
+    with pytest.raises(TracerArrayConversionError, match="index a NumPy array") as info:
+        transform(lambda i: table[i])(np.array([1, 2]))
+    assert "derivatives" not in str(info.value)        # an index has none to drop
+    for fix in (lambda i: fnp.at(table)[i].get(), lambda i: fnp.take(table, i)):
+        np.testing.assert_array_equal(transform(fix)(np.array([1, 2])), [1.0, 2.0])
+
+
 def test_bool_of_abstract_value_under_make_jaxpr():
     with pytest.raises(ConcretizationTypeError) as info:
         fxad.make_jaxpr(lambda x: x * 2.0 if x > 0 else -x)(1.0)
