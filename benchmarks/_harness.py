@@ -2,7 +2,7 @@
 bench_jit.py). Not a benchmark itself, and not part of the test suite.
 
 Import it FIRST, before NumPy, Numba or JAX: importing it pins every numeric library to
-one thread, CPU only, float64 in JAX, and puts this working tree's fxad on `sys.path`.
+one thread (and the process to one core), CPU only, float64 in JAX, and puts this working tree's fxad on `sys.path`.
 
 What it provides:
 
@@ -31,6 +31,10 @@ def _single_thread_env():
     os.environ["XLA_FLAGS"] = xla
     os.environ["JAX_PLATFORMS"] = "cpu"
     os.environ["JAX_ENABLE_X64"] = "1"
+    # JAX 0.10's CPU runtime runs dots on a thread pool whatever XLA_FLAGS say (measured:
+    # 2 cores busy for one matmul): pin the process, and the probes it spawns, to one core
+    if hasattr(os, "sched_setaffinity") and len(os.sched_getaffinity(0)) > 1:
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
 
 
 _single_thread_env()

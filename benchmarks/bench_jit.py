@@ -257,7 +257,7 @@ print(json.dumps({{"import_s": t1 - t0, "first_s": t3 - t2, "second_s": t4 - t3,
 """
 
 BASELINE_PROBE = """\
-import time
+import json, time
 import numpy
 w = time.time()
 t0 = time.perf_counter()
@@ -267,7 +267,7 @@ print(json.dumps({"wall_numpy": w, "numba_import_s": t1 - t0}))
 """
 
 WARMUP_PROBE = """\
-import numpy, numba, fxad, fxad.numpy, fxad.lowering
+import json, numpy, numba, fxad, fxad.numpy, fxad.lowering
 numba.njit(lambda a: a + 1.0)(1.0)            # imports Numba's compiler modules
 try:
     import jax, jax.numpy
