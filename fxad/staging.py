@@ -77,14 +77,23 @@ class StagingInterpreter(Interpreter):
             if not x._interp.alive:
                 raise escaped_tracer_error(x)
             key = tuple(map(id, x._contents()))   # not id(x): `x[i] = v` can change x
-        elif isinstance(x, (np.generic, bool, int, float, complex)) or x.shape == ():
+        elif isinstance(x, (np.generic, bool, int, float, complex)):
             return Lit(x)
+        elif x.shape == ():
+            return Lit(x[()])                     # a scalar: later `x[()] = v` can't reach it
         else:
             key = id(x)
         entry = self.const_vars.get(key)
-        if entry is None:         # a tracer is kept as a copy, which also keeps key's ids
-            value = x._copy() if type(key) is tuple else x
-            entry = self.const_vars[key] = (Var(get_aval(x)), value)
+        if entry is None:
+            # A tracer is kept as a copy (`x[i] = v` may change it later). So is an array
+            # captured by a whole program (jit, make_jaxpr): the program holds its value at
+            # trace time, as JAX does, whatever the caller later does to the array in place.
+            # Eager linearization (grad) keeps arrays by reference: it is short-lived, and
+            # copying every captured array per call would cost a pass over each. Entries
+            # keep `x` too, so its id (the key) is not reused while the program is built.
+            value = x._copy() if type(key) is tuple else np.array(x) if self.for_program \
+                else x
+            entry = self.const_vars[key] = (Var(get_aval(x)), value, x)
         return entry[0]
 
     def build(self, in_tracers, outs, prune=True):
@@ -92,7 +101,7 @@ class StagingInterpreter(Interpreter):
         constvars); `prune` drops equations the outputs do not need."""
         outvars = [self.var_of(o) for o in outs]
         consts = list(self.const_vars.values())
-        jaxpr = Jaxpr([v for v, _ in consts], [c for _, c in consts],
+        jaxpr = Jaxpr([v for v, _, _ in consts], [c for _, c, _ in consts],
                       [self.arg_vars[id(t)] for t in in_tracers], self.eqns, outvars)
         return dce(jaxpr) if prune else jaxpr
 

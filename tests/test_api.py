@@ -453,10 +453,33 @@ def test_make_jaxpr_types_and_pytrees():
 def test_make_jaxpr_constants_and_literals():
     w = np.arange(3.0)
     jaxpr = fxad.make_jaxpr(lambda x: x * w + 1.5)(np.ones(3))
-    assert len(jaxpr.constvars) == 1 and jaxpr.consts[0] is w
+    assert len(jaxpr.constvars) == 1 and np.array_equal(jaxpr.consts[0], w)
     assert "1.5" in str(jaxpr)
     assert str(jaxpr).startswith("{ lambda a:f64[3]; b:f64[3]. let")
     jx.typecheck(jaxpr)
+    w[0] = 9.0                           # the program holds the value at trace time
+    assert jaxpr.consts[0][0] == 0.0
+
+
+def test_captured_arrays_are_values_at_trace_time():
+    """A whole program (jit, make_jaxpr) keeps the values of the arrays it captured, as
+    JAX does: changing them in place afterwards, or later in the traced function itself,
+    reaches neither the results nor the derivatives."""
+    w, s = np.ones(3), np.array(2.0)
+    f = fxad.jit(lambda x: x * w * s)
+    x = np.arange(3.0)
+    first = f(x)
+    w[0], s[()] = 5.0, 7.0
+    for _ in range(2):                                  # interpreted, then compiled
+        np.testing.assert_array_equal(f(x), first)
+
+    def mutates_after_use(x):
+        c = np.array([1.0, 2.0])
+        y = fnp.sum(x * c)
+        c[0] = 5.0
+        return y
+    np.testing.assert_array_equal(fxad.jit(fxad.grad(mutates_after_use))(np.ones(2)),
+                                  [1.0, 2.0])
 
 
 def test_eval_jaxpr_round_trip_and_retransform():
