@@ -229,7 +229,29 @@ def _argnums_tuple(argnums, nargs, name):
     return tuple(i % nargs for i in nums)
 
 
-def value_and_grad(fun, argnums=0, has_aux=False):
+def check_real(holomorphic, name):
+    """JAX's `holomorphic=True` differentiates complex functions: fxad has no complex
+    numbers yet, so it says so (the keyword exists for JAX's signatures)."""
+    if holomorphic:
+        raise NotImplementedError(f"{name}(holomorphic=True) needs complex numbers, which "
+                                  "fxad does not support yet")
+
+
+def check_float_inputs(leaves_by_arg, name, allow_int):
+    """Differentiated inputs must be floats, unless `allow_int` (their gradients are then
+    zeros of their own dtype; JAX's are of dtype float0)."""
+    for i, leaves in leaves_by_arg:
+        for leaf in leaves:
+            dtype = get_aval(as_value(leaf)).dtype
+            if not is_float(dtype) and not allow_int:
+                raise TypeError(
+                    f"{name} requires float inputs, but argument {i} holds a value of dtype "
+                    f"{dtype}. Pass floats (e.g. 3.0 instead of 3, or x.astype(float)), "
+                    "leave integer arguments out of `argnums`, or pass allow_int=True "
+                    "(their gradients are then zeros).")
+
+
+def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=False):
     """Like `grad`, but the new function returns `(fun(*args), gradient)`
     (or `((value, aux), gradient)` with `has_aux=True`).
 
@@ -239,18 +261,13 @@ def value_and_grad(fun, argnums=0, has_aux=False):
     (113.0, 81.0)
     """
     name = getattr(fun, "__name__", "fun")
+    check_real(holomorphic, "grad")
 
     @functools.wraps(fun)
     def value_and_grad_fun(*args, **kwargs):
         nums = _argnums_tuple(argnums, len(args), "grad")
-        for i in nums:
-            for leaf in tree_util.tree_leaves(args[i]):
-                dtype = get_aval(as_value(leaf)).dtype
-                if not is_float(dtype):
-                    raise TypeError(
-                        f"grad of {name} requires float inputs, but argument {i} holds a "
-                        f"value of dtype {dtype}. Pass floats (e.g. 3.0 instead of 3, or "
-                        "x.astype(float)), or leave integer arguments out of `argnums`.")
+        check_float_inputs([(i, tree_util.tree_leaves(args[i])) for i in nums],
+                           f"grad of {name}", allow_int)
 
         def f(*dyn):
             full = list(args)
@@ -276,18 +293,19 @@ def value_and_grad(fun, argnums=0, has_aux=False):
     return value_and_grad_fun
 
 
-def grad(fun, argnums=0, has_aux=False):
+def grad(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=False):
     """The gradient of scalar-valued `fun` with respect to argument(s) `argnums`.
 
     The result has the structure of those arguments (a tuple of them when `argnums` is a
-    tuple); arguments may be pytrees of float arrays.
+    tuple); arguments may be pytrees of float arrays (integer ones with `allow_int`,
+    getting zero gradients). `holomorphic=True` (complex functions) is not supported.
 
     >>> import fxad
     >>> f = lambda a, b: 3*a**3 + 2*b**4
     >>> [float(g) for g in fxad.grad(f, argnums=(0, 1))(3.0, 2.0)]
     [81.0, 64.0]
     """
-    value_and_grad_fun = value_and_grad(fun, argnums, has_aux)
+    value_and_grad_fun = value_and_grad(fun, argnums, has_aux, holomorphic, allow_int)
 
     @functools.wraps(fun)
     def grad_fun(*args, **kwargs):

@@ -108,10 +108,35 @@ class custom_jvp:
         functools.update_wrapper(self, fun)
         self.fun, self.nondiff_argnums, self.jvp = fun, tuple(nondiff_argnums), None
 
-    def defjvp(self, jvp):
-        """Set the rule `jvp(*nondiff_args, primals, tangents) -> (out, tangent_out)`."""
+    def defjvp(self, jvp, symbolic_zeros=False):
+        """Set the rule `jvp(*nondiff_args, primals, tangents) -> (out, tangent_out)`.
+        Tangents of inputs without one are zeros (`symbolic_zeros` is not supported)."""
+        _no_symbolic_zeros(symbolic_zeros)
         self.jvp = jvp
         return jvp
+
+    def defjvps(self, *jvps):
+        """Set the rule one argument at a time: `jvps[i](t, out, *primals)` is the output
+        tangent that input i's tangent `t` contributes (None: input i contributes none).
+
+        >>> import fxad, fxad.numpy as fnp
+        >>> f = fxad.custom_jvp(lambda x, y: fnp.sin(x) * y)
+        >>> f.defjvps(lambda t, out, x, y: fnp.cos(x) * y * t,
+        ...           lambda t, out, x, y: fnp.sin(x) * t)
+        >>> float(fxad.grad(f, argnums=1)(0.0, 2.0))
+        0.0
+        """
+        if self.nondiff_argnums:
+            raise TypeError("defjvps cannot be used with nondiff_argnums: use defjvp")
+
+        def jvp(primals, tangents):
+            out = self(*primals)
+            parts = [rule(t, out, *primals) for rule, t in zip(jvps, tangents) if rule]
+            if not parts:
+                return out, tree_util.tree_map(lambda o: o * 0.0, out)
+            return out, tree_util.tree_map(lambda *ts: functools.reduce(
+                lambda a, b: a + b, ts), *parts)
+        self.defjvp(jvp)
 
     def __call__(self, *args):
         if self.jvp is None:
@@ -128,6 +153,12 @@ class custom_jvp:
         outs = custom_jvp_call_p.bind(*call.leaves, fun=call.fun_flat, jvp=jvp_flat,
                                       name=self.__name__)
         return call.unflatten(outs)
+
+
+def _no_symbolic_zeros(symbolic_zeros):
+    if symbolic_zeros:
+        raise NotImplementedError("symbolic_zeros=True is not supported: rules always get "
+                                  "arrays (zeros where an input has no tangent)")
 
 
 # --------------------------------------------------------------------------- custom_vjp
@@ -217,7 +248,10 @@ class custom_vjp:
         self.fun, self.nondiff_argnums = fun, tuple(nondiff_argnums)
         self.fwd = self.bwd = None
 
-    def defvjp(self, fwd, bwd):
+    def defvjp(self, fwd, bwd, symbolic_zeros=False):
+        """Set the rules `fwd(*args) -> (out, residuals)` and `bwd(*nondiff_args,
+        residuals, cotangent) -> one cotangent per (differentiable) argument`."""
+        _no_symbolic_zeros(symbolic_zeros)
         self.fwd, self.bwd = fwd, bwd
 
     def __call__(self, *args):

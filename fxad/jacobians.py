@@ -7,21 +7,18 @@ import numpy as np
 
 from . import tree_util
 from . import numpy as fnp
-from .api import as_value, jvp, vjp, _argnums_tuple
+from .api import as_value, jvp, vjp, _argnums_tuple, check_real, check_float_inputs
 from .batching import vmap
-from .core import get_aval, is_float
+from .core import get_aval
 
 __all__ = ["jacfwd", "jacrev", "hessian"]
 
 
-def _dyn_args(fun, args, kwargs, argnums, name):
+def _dyn_args(fun, args, kwargs, argnums, name, allow_int=False):
     """(function of the differentiated args, those args, whether argnums was an int)."""
     nums = _argnums_tuple(argnums, len(args), name)
     dyn = tuple(args[i] for i in nums)
-    for i, leaf in zip(nums, tree_util.tree_leaves(dyn)):
-        if not is_float(get_aval(as_value(leaf)).dtype):
-            raise TypeError(f"{name} requires float inputs, but argument {i} holds "
-                            f"{get_aval(as_value(leaf)).dtype}")
+    check_float_inputs([(i, tree_util.tree_leaves(args[i])) for i in nums], name, allow_int)
 
     def f(*dyn_args):
         full = list(args)
@@ -46,7 +43,7 @@ def _basis(leaves):
     return np.eye(int(offsets[-1]), dtype=dtype), avals, offsets, split
 
 
-def jacfwd(fun, argnums=0, has_aux=False):
+def jacfwd(fun, argnums=0, has_aux=False, holomorphic=False):
     """The Jacobian of `fun` by forward mode: one `jvp` per input element, vectorised.
 
     >>> import fxad, fxad.numpy as fnp, numpy as np
@@ -54,6 +51,8 @@ def jacfwd(fun, argnums=0, has_aux=False):
     array([[2., 0.],
            [0., 2.]])
     """
+    check_real(holomorphic, "jacfwd")
+
     @functools.wraps(fun)
     def jacfun(*args, **kwargs):
         f, dyn, single = _dyn_args(fun, args, kwargs, argnums, "jacfwd")
@@ -79,16 +78,19 @@ def jacfwd(fun, argnums=0, has_aux=False):
     return jacfun
 
 
-def jacrev(fun, argnums=0, has_aux=False):
+def jacrev(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=False):
     """The Jacobian of `fun` by reverse mode: one `vjp` per output element, vectorised.
+    With `allow_int`, integer inputs get zero blocks.
 
     >>> import fxad, fxad.numpy as fnp, numpy as np
     >>> fxad.jacrev(lambda x: fnp.sum(x ** 2))(np.array([1.0, 2.0]))
     array([2., 4.])
     """
+    check_real(holomorphic, "jacrev")
+
     @functools.wraps(fun)
     def jacfun(*args, **kwargs):
-        f, dyn, single = _dyn_args(fun, args, kwargs, argnums, "jacrev")
+        f, dyn, single = _dyn_args(fun, args, kwargs, argnums, "jacrev", allow_int)
         in_leaves, in_tree = tree_util.tree_flatten(dyn)
         in_avals = [get_aval(as_value(x)) for x in in_leaves]
         res = vjp(f, *dyn, has_aux=has_aux)
@@ -118,7 +120,7 @@ def _structure(blocks, out_tree, in_tree, single):
     return tree_util.tree_unflatten(out_tree, per_out)
 
 
-def hessian(fun, argnums=0, has_aux=False):
+def hessian(fun, argnums=0, has_aux=False, holomorphic=False):
     """The Hessian of scalar `fun`: `jacfwd(jacrev(fun))`.
 
     >>> import fxad, numpy as np
@@ -126,4 +128,5 @@ def hessian(fun, argnums=0, has_aux=False):
     array([[ 6.,  0.],
            [ 0., 12.]])
     """
+    check_real(holomorphic, "hessian")
     return jacfwd(jacrev(fun, argnums, has_aux), argnums, has_aux)

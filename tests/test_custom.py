@@ -246,6 +246,31 @@ def test_numerically_safe_logsumexp_gradient_and_hessian():
     close(run_jitted(fxad.hessian(logsumexp), y), np.diag(p) - np.outer(p, p))
 
 
+def test_custom_jvp_defjvps_one_rule_per_argument():
+    """`defjvps`: per-argument rules summed; a None rule contributes nothing. The rules
+    here are 2x the true partials, so every transform must have used them."""
+    f = fxad.custom_jvp(lambda x, y: fnp.sin(x) * y)
+    f.defjvps(lambda t, out, x, y: 2.0 * fnp.cos(x) * y * t,
+              lambda t, out, x, y: 2.0 * fnp.sin(x) * t)
+    y = X[::-1].copy()
+    want_x, want_y = 2.0 * np.cos(X) * y, 2.0 * np.sin(X)
+    loss = lambda x, y: fnp.sum(f(x, y))                          # noqa: E731
+    for transform in (lambda g: g, fxad.jit):
+        gx, gy = transform(fxad.grad(loss, argnums=(0, 1)))(X, y)
+        close(gx, want_x)
+        close(gy, want_y)
+    close(fxad.jvp(f, (X, y), (np.ones(4), np.ones(4)))[1], want_x + want_y)
+    close(fxad.vmap(fxad.grad(lambda a, b: f(a, b)))(X, y), want_x)
+    g = fxad.custom_jvp(lambda x, y: x * y)
+    g.defjvps(None, lambda t, out, x, y: x * t)                  # x contributes nothing
+    close(fxad.grad(lambda x: g(x, 3.0))(2.0), 0.0)
+    close(fxad.grad(lambda y: g(2.0, y))(3.0), 2.0)
+    with pytest.raises(TypeError, match="nondiff_argnums"):
+        fxad.custom_jvp(lambda n, x: x, nondiff_argnums=(0,)).defjvps(None)
+    with pytest.raises(NotImplementedError, match="symbolic_zeros"):
+        g.defjvp(lambda p, t: (p, t), symbolic_zeros=True)
+
+
 def test_custom_jvp_without_rule_says_so():
     f = fxad.custom_jvp(lambda x: x * 2.0)
     with pytest.raises(AttributeError, match="defjvp"):

@@ -41,6 +41,26 @@ def test_grad_wrt_integer_argument_left_out_of_argnums_is_fine():
     assert g == 3 * 2.0 ** 2
 
 
+def test_allow_int_gives_integer_inputs_zero_gradients():
+    f = lambda x, n: fnp.sum(x * n)                                  # noqa: E731
+    n = np.arange(3)
+    gx, gn = fxad.grad(f, argnums=(0, 1), allow_int=True)(np.ones(3), n)
+    np.testing.assert_array_equal(gx, n)
+    assert gn.dtype == n.dtype and not gn.any()
+    jx, jn = fxad.jacrev(lambda x, n: x * n, argnums=(0, 1), allow_int=True)(np.ones(3), n)
+    np.testing.assert_array_equal(jx, np.diag(n))
+    assert jn.shape == (3, 3) and not jn.any()
+    with pytest.raises(TypeError, match="allow_int"):
+        fxad.jacrev(lambda x, n: x * n, argnums=(0, 1))(np.ones(3), n)
+
+
+@pytest.mark.parametrize("transform", [fxad.grad, fxad.value_and_grad, fxad.jacfwd,
+                                       fxad.jacrev, fxad.hessian])
+def test_holomorphic_says_complex_numbers_are_not_supported(transform):
+    with pytest.raises(NotImplementedError, match="complex"):
+        transform(fnp.sin, holomorphic=True)
+
+
 # --------------------------------------------------------------------------- shapes
 
 
