@@ -295,6 +295,30 @@ def test_random_programs(prog):
     check_grads(fxad.grad(loss, argnums=tuple(range(len(args)))), args, order=1)
 
 
+@examples(0.4)                   # each program compiles a few kernels (~0.3 s each)
+@given(prog=programs(min_ops=3))
+def test_random_programs_under_jit(prog):
+    """`jit` of `grad` (whose program contains the value's) agrees with the interpreter,
+    both when `jit` interprets (first call) and compiled, with every fusable run compiled
+    into a kernel (the size threshold off), so the lowering's rewrites (CSE, merged
+    scatter-adds, strided reads and stores, kernels pulling equations forward) all get
+    exercised."""
+    import fxad.lowering
+    args, f = prog.args(), prog.fun()
+    w = np.random.default_rng(prog.seed + 1).standard_normal(np.shape(prog.run(np, *args)))
+    loss = lambda *a: fnp.sum(f(*a) * w)                        # noqa: E731
+    threshold, fxad.lowering.MIN_KERNEL_SIZE = fxad.lowering.MIN_KERNEL_SIZE, 1
+    try:
+        grads = fxad.grad(loss, argnums=tuple(range(len(args))))
+        eager, jitted = grads(*args), fxad.jit(grads)
+        for _ in range(2):                                      # interpreted, compiled
+            for got, want in zip(jitted(*args), eager):
+                scale = max(1.0, float(np.max(np.abs(want))))
+                np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10 * scale)
+    finally:
+        fxad.lowering.MIN_KERNEL_SIZE = threshold
+
+
 def test_programs_are_readable_data():
     prog = Program("fnp", 0, ((3,), (2, 3)), (Instr("sin", (0,), {}), Instr("mul", (2, 1), {}),
                                              Instr("take", (3,), {"idx": [1, 1]})))
