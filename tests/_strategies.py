@@ -1,5 +1,6 @@
 """Hypothesis building blocks shared by the test files: arrays inside a domain, shapes,
-and the `examples()` helper that scales the active profile's example count."""
+the `examples()` helper that scales the active profile's example count, and the
+sub-programs that the control-flow rows of the primitive tables run."""
 import numpy as np
 from hypothesis import settings, strategies as st
 from hypothesis.extra import numpy as hnp
@@ -98,3 +99,24 @@ UNARY_DOMAINS = {
     "cbrt": (0.2, 5, True),
     "abs": (0.1, 3, True),
 }
+
+
+def closed_program(fun, *example_args):
+    """A closed sub-program of `fun` (lists in and out) for arguments like `example_args`."""
+    from fxad.core import get_aval
+    from fxad.primitives.control_flow import trace_closed
+    jaxpr, consts = trace_closed(lambda *a: list(fun(*a)), [get_aval(a) for a in example_args])
+    assert not consts
+    return jaxpr
+
+
+def _cond_branches():
+    import fxad.numpy as fnp
+    return [                                          # (x, y) -> [like x, scalar]
+        lambda x, y: [fnp.sin(x) * y, fnp.sum(x * x)],
+        lambda x, y: [fnp.exp(-x * x) + y, y * y],
+        lambda x, y: [x * fnp.tanh(y), fnp.cos(y) + fnp.sum(x)],
+    ]
+
+
+COND_BRANCHES = _cond_branches()

@@ -25,13 +25,12 @@ import fxad
 import fxad.numpy as fnp
 from fxad import jaxpr as jx
 from fxad.core import UndefinedPrimal, get_aval, is_float, registry
-from fxad.primitives.control_flow import trace_closed
 from fxad.primitives.structural import IndexSpec
 from fxad.test_util import check_grads
 
-from _strategies import (UNARY_DOMAINS,
-                         F32, F64, away_from_zero, binary_shapes, bools, drawn, examples,
-                         float_dtype, grid, in_range, ints, shapes)
+from _strategies import (UNARY_DOMAINS, COND_BRANCHES,
+                         F32, F64, away_from_zero, binary_shapes, bools, closed_program, drawn,
+                         examples, float_dtype, grid, in_range, ints, shapes)
 
 
 class Spec(NamedTuple):
@@ -334,19 +333,7 @@ def stop_gradient_gen(draw):
     return (in_range(draw, shape, -3, 3, dtype),), {}
 
 
-def _closed(fun, *example_args):
-    """A closed sub-program of `fun` for arguments like `example_args` (no constants)."""
-    jaxpr, consts = trace_closed(lambda *a: list(fun(*a)), [get_aval(a) for a in example_args])
-    assert not consts
-    return jaxpr
-
-
-_COND_BRANCHES = [                      # (x, y) -> [like x, scalar]
-    lambda x, y: [fnp.sin(x) * y, fnp.sum(x * x)],
-    lambda x, y: [fnp.exp(-x * x) + y, y * y],
-    lambda x, y: [x * fnp.tanh(y), fnp.cos(y) + fnp.sum(x)],
-]
-_LINEAR_COND_BRANCHES = [               # linear in (x, y)
+_LINEAR_BRANCHES = [               # linear in (x, y)
     lambda x, y: [x * 2.0 - y, fnp.sum(x) + y * 3.0],
     lambda x, y: [-x, y],
     lambda x, y: [fnp.cumsum(x, axis=-1) * 0.5 + y, fnp.sum(x[..., :1]) - y],
@@ -355,11 +342,11 @@ _LINEAR_COND_BRANCHES = [               # linear in (x, y)
 
 def cond_gen(draw):
     linear = draw(st.booleans())
-    menu = _LINEAR_COND_BRANCHES if linear else _COND_BRANCHES
+    menu = _LINEAR_BRANCHES if linear else COND_BRANCHES
     shape = draw(shapes(1, 2))
     x, y = in_range(draw, shape, -2, 2), in_range(draw, (), -2, 2)
     picks = draw(st.lists(st.integers(0, len(menu) - 1), min_size=1, max_size=3))
-    branches = tuple(_closed(menu[i], x, y) for i in picks)
+    branches = tuple(closed_program(menu[i], x, y) for i in picks)
     index = np.int32(draw(st.integers(-1, len(branches))))       # out of range: clipped
     return (index, x, y), {"branches": branches}, {"linear": ((1, 2),) if linear else ()}
 
@@ -371,8 +358,8 @@ def while_gen(draw):
     c = in_range(draw, shape, -1, 1)
     i0 = np.int64(draw(st.integers(0, 2)))
     x, s = in_range(draw, shape, -2, 2), in_range(draw, (), -1, 1)
-    cond = _closed(lambda i, x, s: [i < n], i0, x, s)
-    body = _closed(lambda c, i, x, s: [i + 1, fnp.sin(x) * c + x * s, s * 0.5 + fnp.mean(x)],
+    cond = closed_program(lambda i, x, s: [i < n], i0, x, s)
+    body = closed_program(lambda c, i, x, s: [i + 1, fnp.sin(x) * c + x * s, s * 0.5 + fnp.mean(x)],
                    c, i0, x, s)
     return (c, i0, x, s), {"cond_jaxpr": cond, "body_jaxpr": body, "cond_nconsts": 0,
                            "body_nconsts": 1}
@@ -394,7 +381,7 @@ def scan_gen(draw):
         def body(a, x, k, z):
             return [fnp.sin(x) * a + z * x, k + 1, x * z + k, fnp.exp(a * x)]
         args, n_carry = (a, x, k, z), 2
-    jaxpr = _closed(body, *[np.zeros(shape) if v is z else v for v in args])
+    jaxpr = closed_program(body, *[np.zeros(shape) if v is z else v for v in args])
     return args, {"body": jaxpr, "num_consts": 1, "num_carry": n_carry, "length": length,
                   "reverse": draw(st.booleans())}, {"linear": ((1, 2),) if linear else ()}
 

@@ -35,11 +35,10 @@ import fxad.numpy as fnp                             # noqa: E402
 from fxad import lax                                 # noqa: E402
 from fxad.core import ShapedArray, get_aval, is_float, registry   # noqa: E402
 from fxad.errors import ConcretizationTypeError      # noqa: E402
-from fxad.primitives.control_flow import trace_closed   # noqa: E402
 from fxad.primitives.structural import IndexSpec     # noqa: E402
 
-from _strategies import (UNARY_DOMAINS, F32, F64, away_from_zero, bools, examples, float_dtype, grid,  # noqa: E402
-                         in_range, ints, shapes)
+from _strategies import (UNARY_DOMAINS, COND_BRANCHES, F32, F64, away_from_zero, bools,  # noqa: E402
+                         closed_program, examples, float_dtype, grid, in_range, ints, shapes)
 
 
 class VSpec(NamedTuple):
@@ -276,24 +275,11 @@ def einsum_gen(draw, B):
     return (x, y), {"spec": f"{''.join(a)},{''.join(b)}->{''.join(out)}"}
 
 
-def _closed(fun, *example_args):
-    jaxpr, consts = trace_closed(lambda *a: list(fun(*a)), [get_aval(a) for a in example_args])
-    assert not consts
-    return jaxpr
-
-
-_BRANCHES = [                      # (x, y) -> [like x, scalar]
-    lambda x, y: [fnp.sin(x) * y, fnp.sum(x * x)],
-    lambda x, y: [fnp.exp(-x * x) + y, y * y],
-    lambda x, y: [x * fnp.tanh(y), fnp.cos(y) + fnp.sum(x)],
-]
-
-
 def cond_gen(draw, B):
     shape = draw(_small(1, 2))
     x, y = in_range(draw, (B,) + shape, -2, 2), in_range(draw, (B,), -2, 2)
     picks = draw(st.lists(st.integers(0, 2), min_size=1, max_size=3))
-    branches = tuple(_closed(_BRANCHES[i], x[0], y[0]) for i in picks)
+    branches = tuple(closed_program(COND_BRANCHES[i], x[0], y[0]) for i in picks)
     index = ints(draw, (B,), -1, len(branches), np.int32)       # out of range: clipped
     return (index, x, y), {"branches": branches}
 
@@ -305,8 +291,8 @@ def while_gen(draw, B):
     c = in_range(draw, (B,) + shape, -1, 1)
     i0 = ints(draw, (B,), 0, 3)
     x, s = in_range(draw, (B,) + shape, -2, 2), in_range(draw, (B,), -1, 1)
-    cond = _closed(lambda i, x, s: [i < n], i0[0], x[0], s[0])
-    body = _closed(lambda c, i, x, s: [i + 1, fnp.sin(x) * c + x * s, s * 0.5 + fnp.mean(x)],
+    cond = closed_program(lambda i, x, s: [i < n], i0[0], x[0], s[0])
+    body = closed_program(lambda c, i, x, s: [i + 1, fnp.sin(x) * c + x * s, s * 0.5 + fnp.mean(x)],
                    c[0], i0[0], x[0], s[0])
     return (c, i0, x, s), {"cond_jaxpr": cond, "body_jaxpr": body, "cond_nconsts": 0,
                            "body_nconsts": 1}
@@ -322,7 +308,7 @@ def scan_gen(draw, B):
     def body(a, x, k, z):
         return [fnp.sin(x) * a + z * x, k + 1, x * z + k, fnp.exp(a * x)]
 
-    jaxpr = _closed(body, a[0], x[0], k[0], np.zeros(shape))
+    jaxpr = closed_program(body, a[0], x[0], k[0], np.zeros(shape))
     return (a, x, k, z), {"body": jaxpr, "num_consts": 1, "num_carry": 2, "length": length,
                           "reverse": draw(st.booleans())}
 
