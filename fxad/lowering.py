@@ -472,10 +472,10 @@ class Program:
                              f"in {len(step)} loop nest(s)")
                 lhs = "".join(f"{name(v)}, " for v in outs)
                 shapes = ", ".join("(" + "".join(f"{n}, " for n in k.shape) + ")" for k in step)
-                args = ", ".join(f"{name(v)}[()]" if v.aval.shape == () else name(v)
-                                 for v in ins)      # 0-d arrays enter kernels as scalars
-                args += "".join(f", {o}" for o in offsets)
-                lines.append(f"    {lhs}= {fname}({shapes}, {args})")
+                args = [f"{name(v)}[()]" if v.aval.shape == () else name(v)
+                        for v in ins]               # 0-d arrays enter kernels as scalars
+                args = ", ".join([shapes] + args + [repr(o) for o in offsets])
+                lines.append(f"    {lhs}= {fname}({args})")
                 for v in outs:
                     if v.aval.shape == ():
                         self.namespace[f"t_{v.aval.dtype.name}"] = v.aval.dtype.type
