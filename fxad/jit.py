@@ -106,8 +106,14 @@ def jit(fun, static_argnums=(), static_argnames=()):
         return _Entry(jaxpr, store["out_tree"])
 
     def entry_for(args, kwargs):
+        """(cached program for this signature, flat inputs); (None, None) if an input is
+        traced by an enclosing transform."""
+        if any(isinstance(a, Tracer) for a in args):      # a traced static argument too
+            return None, None
         static, dyn_pos, dyn_kw, leaves, in_tree = signature(args, kwargs)
-        key = (static, in_tree, tuple(get_aval(x) for x in leaves))
+        if any(isinstance(x, Tracer) for x in leaves):
+            return None, None
+        key = (static, in_tree, tuple(map(get_aval, leaves)))
         entry = cache.get(key)
         if entry is None:
             entry = cache[key] = trace(args, kwargs, dyn_pos, dyn_kw, leaves, in_tree)
@@ -125,10 +131,9 @@ def jit(fun, static_argnums=(), static_argnames=()):
                 entry = fast_cache[key] = entry_for(args, kwargs)[0]
             leaves = args
         else:
-            for leaf in tree_util.tree_leaves((args, kwargs)):
-                if isinstance(leaf, Tracer):          # under another transform: inline
-                    return fun(*args, **kwargs)
             entry, leaves = entry_for(args, kwargs)
+            if entry is None:                         # under another transform: inline
+                return fun(*args, **kwargs)
         outs = entry.run(leaves)
         if entry.out_tree.node_type is None:
             return to_output(outs[0])
@@ -137,7 +142,11 @@ def jit(fun, static_argnums=(), static_argnames=()):
     def lower(*args, **kwargs):
         """The traced program, its fusion plan and the generated Numba source."""
         from .lowering import Lowered
-        return Lowered(entry_for(args, kwargs)[0].jaxpr)
+        entry = entry_for(args, kwargs)[0]
+        if entry is None:
+            raise TypeError(f"jit({name}).lower() needs arrays, not values traced by an "
+                            "enclosing transform")
+        return Lowered(entry.jaxpr)
 
     jitted.lower = lower
     jitted._cache = cache

@@ -9,10 +9,14 @@ accepts the same containers. `None` is an empty pytree (it has no leaves).
 >>> tree_unflatten(treedef, [20.0, 10.0])
 {'b': (20.0, None), 'w': 10.0}
 """
+import numpy as np
+
 __all__ = ["PyTreeDef", "tree_flatten", "tree_unflatten", "tree_map", "tree_leaves",
            "tree_structure", "register_pytree_node", "register_pytree_node_class"]
 
 _registry = {}
+_PLAIN_LEAVES = {float, int, bool, complex, np.ndarray, np.float64, np.float32, np.int64,
+                 np.int32, np.bool_}            # leaves, unless registered as nodes
 
 
 def register_pytree_node(nodetype, flatten_func, unflatten_func):
@@ -27,6 +31,7 @@ def register_pytree_node(nodetype, flatten_func, unflatten_func):
     [1.0, 2.0]
     """
     _registry[nodetype] = (flatten_func, unflatten_func)
+    _PLAIN_LEAVES.discard(nodetype)
 
 
 def register_pytree_node_class(cls):
@@ -96,6 +101,20 @@ class PyTreeDef:
 
 
 _LEAF = PyTreeDef(None, None, ())
+_interned = {}
+
+
+def _treedef(node_type, aux, children):
+    """The one `PyTreeDef` object of this structure (made once): equal structures are the
+    same object, so comparing and hashing them (jit's cache keys) is cheap."""
+    aux_key = _hashable(aux)
+    if type(aux_key) is int and aux_key == id(aux):      # unhashable aux: not interned
+        return PyTreeDef(node_type, aux, children)
+    key = (node_type, aux_key, tuple(children))
+    td = _interned.get(key)
+    if td is None:
+        td = _interned[key] = PyTreeDef(node_type, aux, children)
+    return td
 
 
 def _hashable(aux):
@@ -115,13 +134,23 @@ def tree_flatten(tree, is_leaf=None):
 
 
 def _flatten(x, leaves, is_leaf):
+    t = type(x)
+    if is_leaf is None:                 # fast paths for the common containers and leaves
+        if t is dict:
+            keys = sorted(x)
+            return _treedef(dict, keys, [_flatten(x[k], leaves, None) for k in keys])
+        if t is tuple or t is list:
+            return _treedef(t, None, [_flatten(c, leaves, None) for c in x])
+        if t in _PLAIN_LEAVES:
+            leaves.append(x)
+            return _LEAF
     rules = None if (is_leaf is not None and is_leaf(x)) else _node_rules(x)
     if rules is None:
         leaves.append(x)
         return _LEAF
     children, aux = rules[0](x)
     node_type = type(x)
-    return PyTreeDef(node_type, aux, [_flatten(c, leaves, is_leaf) for c in children])
+    return _treedef(node_type, aux, [_flatten(c, leaves, is_leaf) for c in children])
 
 
 def tree_unflatten(treedef, leaves):
