@@ -120,3 +120,20 @@ def _cond_branches():
 
 
 COND_BRANCHES = _cond_branches()
+
+
+def einsum_case(draw, lead=()):
+    """Operands and params of a random binary `einsum` (batch, contracted and free axes,
+    in any order); `lead` is prepended to both operands' shapes (vmap's batch)."""
+    import string
+    dtype = float_dtype(draw)
+    letters = iter(string.ascii_lowercase)
+    groups = {k: [next(letters) for _ in range(draw(st.integers(0, 2)))]
+              for k in ("batch", "contract", "free_a", "free_b")}
+    size = {c: draw(st.integers(1, 3)) for g in groups.values() for c in g}
+    a = draw(st.permutations(groups["batch"] + groups["contract"] + groups["free_a"]))
+    b = draw(st.permutations(groups["batch"] + groups["contract"] + groups["free_b"]))
+    out = draw(st.permutations(groups["batch"] + groups["free_a"] + groups["free_b"]))
+    x = in_range(draw, tuple(lead) + tuple(size[c] for c in a), -2, 2, dtype)
+    y = in_range(draw, tuple(lead) + tuple(size[c] for c in b), -2, 2, dtype)
+    return (x, y), {"spec": f"{''.join(a)},{''.join(b)}->{''.join(out)}"}

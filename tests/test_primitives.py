@@ -14,7 +14,6 @@ primitive; `test_every_primitive_has_a_spec` fails when one is missing. For each
     with `fxad.vjp`; a primitive has a transpose rule exactly when its spec says linear;
   * non-differentiable ones produce no tangent (None from the rule, zeros from `jvp`).
 """
-import string
 from typing import Callable, NamedTuple
 
 import numpy as np
@@ -28,7 +27,7 @@ from fxad.core import UndefinedPrimal, get_aval, is_float, registry
 from fxad.primitives.structural import IndexSpec
 from fxad.test_util import check_grads
 
-from _strategies import (UNARY_DOMAINS, COND_BRANCHES,
+from _strategies import (UNARY_DOMAINS, COND_BRANCHES, einsum_case,
                          F32, F64, away_from_zero, binary_shapes, bools, closed_program, drawn,
                          examples, float_dtype, grid, in_range, ints, shapes)
 
@@ -315,17 +314,7 @@ def scatter_add_gen(draw):
 
 
 def einsum_gen(draw):
-    dtype = float_dtype(draw)
-    letters = iter(string.ascii_lowercase)
-    groups = {k: [next(letters) for _ in range(draw(st.integers(0, 2)))]
-              for k in ("batch", "contract", "free_a", "free_b")}
-    size = {c: draw(st.integers(1, 3)) for g in groups.values() for c in g}
-    a = draw(st.permutations(groups["batch"] + groups["contract"] + groups["free_a"]))
-    b = draw(st.permutations(groups["batch"] + groups["contract"] + groups["free_b"]))
-    out = draw(st.permutations(groups["batch"] + groups["free_a"] + groups["free_b"]))
-    x = in_range(draw, tuple(size[c] for c in a), -2, 2, dtype)
-    y = in_range(draw, tuple(size[c] for c in b), -2, 2, dtype)
-    return (x, y), {"spec": f"{''.join(a)},{''.join(b)}->{''.join(out)}"}
+    return einsum_case(draw)
 
 
 def stop_gradient_gen(draw):

@@ -17,7 +17,6 @@ import atexit
 import os
 import re
 import shutil
-import string
 import tempfile
 from typing import Callable, NamedTuple
 
@@ -38,7 +37,7 @@ from fxad.errors import ConcretizationTypeError      # noqa: E402
 from fxad.primitives.structural import IndexSpec     # noqa: E402
 
 from _strategies import (UNARY_DOMAINS, COND_BRANCHES, F32, F64, away_from_zero, bools,  # noqa: E402
-                         closed_program, examples, float_dtype, grid, in_range, ints, shapes)
+                         closed_program, einsum_case, examples, float_dtype, grid, in_range, ints, shapes)
 
 
 class VSpec(NamedTuple):
@@ -262,17 +261,7 @@ def scatter_add_gen(draw, B):
 
 
 def einsum_gen(draw, B):
-    dtype = float_dtype(draw)
-    letters = iter(string.ascii_lowercase)
-    groups = {k: [next(letters) for _ in range(draw(st.integers(0, 2)))]
-              for k in ("batch", "contract", "free_a", "free_b")}
-    size = {c: draw(st.integers(1, 3)) for g in groups.values() for c in g}
-    a = draw(st.permutations(groups["batch"] + groups["contract"] + groups["free_a"]))
-    b = draw(st.permutations(groups["batch"] + groups["contract"] + groups["free_b"]))
-    out = draw(st.permutations(groups["batch"] + groups["free_a"] + groups["free_b"]))
-    x = in_range(draw, (B,) + tuple(size[c] for c in a), -2, 2, dtype)
-    y = in_range(draw, (B,) + tuple(size[c] for c in b), -2, 2, dtype)
-    return (x, y), {"spec": f"{''.join(a)},{''.join(b)}->{''.join(out)}"}
+    return einsum_case(draw, (B,))
 
 
 def cond_gen(draw, B):
