@@ -130,16 +130,7 @@ class Kernel:
         else:
             self.varying.add(out)
 
-    @property
-    def worth_it(self):
-        """A kernel pays for its compile time when it fuses several equations over a
-        sizeable array, or a long chain (NumPy's per-call cost then adds up)."""
-        n = sum(1 for e in self.eqns if e.outvars[0] not in self.uniform)
-        size = math.prod(self.shape)
-        return n >= 2 and (size >= MIN_KERNEL_SIZE or n >= MIN_KERNEL_CHAIN)
 
-
-MERGE = os.environ.get("FXAD_MERGE", "0") == "1"
 MIN_KERNEL_SIZE = 4096     # elements: smaller arrays fuse only in long chains
 # dtypes whose arithmetic Numba does exactly as NumPy (small integers would widen, and
 # float16/complex lack support): programs on others run through NumPy
@@ -154,12 +145,16 @@ def plan(jaxpr):
     """Split `jaxpr.eqns` into steps: lists of `Kernel`s (one fused function each) and
     single equations run by their NumPy `impl`. A kernel also takes later equations it
     accepts that do not depend on the equations it skips (they run after it)."""
-    steps, eqns = [], list(jaxpr.eqns)
+    steps, eqns, known, constants = [], list(jaxpr.eqns), set(jaxpr.constvars), []
     while eqns:
         eqn = eqns.pop(0)
         shape = (eqn.invars[0].aval.shape if eqn.prim.name in REDUCTIONS
                  else eqn.outvars[0].aval.shape if not eqn.prim.multiple_results else None)
         kernel = Kernel(shape)
+        if all(type(v) is Lit or v in known for v in eqn.invars):
+            known.update(eqn.outvars)         # a constant: `Program` computes it once,
+            constants.append(eqn)             # at lowering, so it goes first
+            continue
         if shape is None or not kernel.accepts(eqn):
             steps.append(eqn)
             continue
@@ -175,14 +170,38 @@ def plan(jaxpr):
                 later.append(e)
                 skipped.update(e.outvars)
         eqns = later
-        steps.extend([kernel] if kernel.worth_it else kernel.eqns)
-    merged = []                      # consecutive kernels share one compiled function
-    for step in steps:
-        if isinstance(step, Kernel) and MERGE and merged and isinstance(merged[-1], list):
-            merged[-1].append(step)
+        steps.append(kernel)
+    fused, run = [], []            # run: consecutive small loop nests, fused together
+
+    def flush():
+        if sum(map(_work, run)) >= MIN_KERNEL_CHAIN:
+            fused.append(list(run))
         else:
-            merged.append([step] if isinstance(step, Kernel) else step)
-    return merged
+            fused.extend(e for k in run for e in k.eqns)
+        run.clear()
+
+    for step in steps:
+        if isinstance(step, Kernel) and not _worth_alone(step):
+            run.append(step)
+            continue
+        flush()
+        fused.append([step] if isinstance(step, Kernel) else step)
+    flush()
+    return constants + fused
+
+
+def _work(kernel):
+    """Equations run per element (not once, before the loop)."""
+    return sum(1 for e in kernel.eqns if e.outvars[0] not in kernel.uniform)
+
+
+def _worth_alone(kernel):
+    """A loop nest over a sizeable array pays for its compile time on its own once it fuses
+    two equations. Nests over small arrays are fused with their small neighbours (a
+    softmax over short rows: reductions, then broadcasts of their results) into one
+    function, compiled when together they make a long chain: NumPy's per-call cost then
+    adds up."""
+    return _work(kernel) >= 2 and math.prod(kernel.shape) >= MIN_KERNEL_SIZE
 
 
 # --------------------------------------------------------------------------- source
@@ -384,6 +403,49 @@ def load_kernel(fname, source):
     return fn
 
 
+def fold_reshapes(jaxpr):
+    """Reshapes that only insert or drop unit axes (`keepdims` writes them around
+    reductions) split loop nests; fold them away: into the broadcast or reshape that
+    reads them, and past an elementwise equation whose operands all come through such
+    reshapes of one shape (it then computes in that shape)."""
+    from .core import registry, ShapedArray
+    squeeze = lambda shape: tuple(n for n in shape if n != 1)            # noqa: E731
+    unit_of, sub, eqns = {}, {}, []                # unit_of[y] = x: y is x with unit axes
+    for eqn in jaxpr.eqns:
+        ins = [sub.get(v, v) if type(v) is Var else v for v in eqn.invars]
+        out, name = eqn.outvars[0], eqn.prim.name
+        if name == "reshape":
+            x = unit_of.get(ins[0], ins[0])
+            if x.aval.shape == out.aval.shape:
+                sub[out] = x
+                continue
+            if squeeze(x.aval.shape) == squeeze(out.aval.shape):
+                unit_of[out] = x
+            ins = [x]
+        elif name == "broadcast_in_dim" and ins[0] in unit_of and \
+                1 not in unit_of[ins[0]].aval.shape:
+            y = ins[0]
+            dims = tuple(d for d, n in zip(eqn.params["broadcast_dimensions"], y.aval.shape)
+                         if n != 1)
+            eqns.append(Eqn(eqn.prim, [unit_of[y]], [out],
+                            dict(eqn.params, broadcast_dimensions=dims)))
+            continue
+        elif _is_elementwise(eqn) and all(v in unit_of if type(v) is Var else
+                                          v.aval.shape == () for v in ins):
+            shapes = {unit_of[v].aval.shape for v in ins if type(v) is Var}
+            if len(shapes) == 1:
+                inner = Var(ShapedArray(shapes.pop(), out.aval.dtype))
+                eqns.append(Eqn(eqn.prim, [unit_of.get(v, v) for v in ins], [inner],
+                                eqn.params))
+                eqns.append(Eqn(registry["reshape"], [inner], [out],
+                                {"new_sizes": out.aval.shape}))
+                unit_of[out] = inner
+                continue
+        eqns.append(Eqn(eqn.prim, ins, eqn.outvars, eqn.params))
+    outvars = [sub.get(v, v) if type(v) is Var else v for v in jaxpr.outvars]
+    return dce(Jaxpr(jaxpr.constvars, jaxpr.consts, jaxpr.invars, eqns, outvars))
+
+
 def merge_scatters(jaxpr):
     """In a sum of terms (a tree of `add`s), scatter-adds through the same static index
     are merged: `scatter_add(u, s) + ... + scatter_add(w, s)` -> `scatter_add(u + w, s)`,
@@ -454,7 +516,7 @@ class Program:
     """The driver source and kernels for one jaxpr; `build()` compiles it."""
 
     def __init__(self, jaxpr):
-        self.jaxpr = jaxpr = merge_scatters(cse(dce(jaxpr)))
+        self.jaxpr = jaxpr = merge_scatters(cse(fold_reshapes(dce(jaxpr))))
         self.steps = plan(jaxpr)
         self.kernels = []                       # (fname, source)
         self.namespace = {"np": np}

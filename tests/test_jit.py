@@ -328,15 +328,54 @@ def test_slices_and_their_gradients_fuse_into_one_loop():
         np.testing.assert_allclose(hvp(x, v), eager, rtol=1e-12, atol=1e-12)
 
 
-def test_kernels_without_array_inputs():
-    """The gradient of a sum of slices scatters constants: kernels whose only operands
-    are literals (and offsets) compile and run."""
-    f = fxad.grad(lambda x: fnp.sum(x[1:3]) + fnp.sum(fnp.cumsum(x, axis=1)[:, ::2]))
+def test_constant_equations_are_computed_once_at_lowering():
+    """The gradient of a sum of slices scatters constants: those equations are folded
+    when the program is lowered (not fused into kernels, which would then have no array
+    operands), and the rest still fuses."""
+    f = fxad.grad(lambda x: fnp.sum(x[1:3]) + fnp.sum(fnp.cumsum(x, axis=1)[:, ::2] ** 2))
     x = rng.standard_normal((4, 5))
     jitted = fxad.jit(f)
     for _ in range(2):
         assert_same(jitted(x), f(x))
-    assert "scatter_add" in jitted.lower(x).plan.split("numpy")[0]
+    source = jitted.lower(x).source
+    assert "# folded at lowering" in source and "scatter_add" in source.split("def kernel")[0]
+    assert "loop nest" in jitted.lower(x).plan
+
+
+def test_unit_axis_reshapes_fold_away():
+    """`keepdims` reshapes (256,) <-> (256, 1) around reductions are folded into the
+    broadcasts and elementwise equations that read them; the program computes the same."""
+    from fxad.lowering import fold_reshapes
+
+    def loss(z):
+        shifted = z - fnp.max(z, axis=1, keepdims=True)
+        return fnp.sum(shifted - fnp.log(fnp.sum(fnp.exp(shifted), axis=1, keepdims=True)))
+    z = rng.standard_normal((6, 4))
+    jaxpr = fxad.make_jaxpr(fxad.grad(loss))(z)
+    folded = fold_reshapes(jaxpr)
+    fxad.jaxpr.typecheck(folded)
+    assert any(e.prim.name == "reshape" for e in jaxpr.eqns)
+    assert not any(e.prim.name == "reshape" for e in folded.eqns), folded
+    np.testing.assert_allclose(fxad.eval_jaxpr(folded, z)[0], fxad.eval_jaxpr(jaxpr, z)[0],
+                               rtol=1e-14)
+
+
+def test_small_nests_fuse_into_one_function(monkeypatch):
+    """A softmax cross-entropy gradient over short rows: reductions and the arithmetic
+    reading their results make several small loop nests, compiled as one function (with
+    the default size threshold, which keeps each small nest from compiling alone)."""
+    monkeypatch.setattr(fxad.lowering, "MIN_KERNEL_SIZE", 4096)
+
+    def loss(z, y):
+        shifted = z - fnp.max(z, axis=1, keepdims=True)
+        log_p = shifted - fnp.log(fnp.sum(fnp.exp(shifted), axis=1, keepdims=True))
+        return -fnp.mean(fnp.sum(y * log_p, axis=1))
+    z, y = rng.standard_normal((256, 10)), np.eye(10)[rng.integers(0, 10, 256)]
+    g = fxad.jit(fxad.grad(loss))
+    plan = g.lower(z, y).plan
+    assert plan.count("fused function") == 1 and plan.count("loop nest") >= 3, plan
+    for _ in range(2):
+        np.testing.assert_allclose(g(z, y), fxad.grad(loss)(z, y), rtol=1e-12, atol=1e-15)
 
 
 def test_merge_scatters_sums_updates_before_one_scatter():
