@@ -253,7 +253,7 @@ def _nest(kernel, k, name, arrays, needed, offsets):
             body.append(f"{loads[v]} = {arrays[v]}[{', '.join(idx)}]")
         return loads[v]
 
-    stored = []
+    stored, row, row_pre, row_post = [], None, [], []
     for eqn in kernel.eqns:
         out = eqn.outvars[0]
         comment = f"  # {_eqn_comment(eqn, name, typed=False)}"
@@ -295,7 +295,14 @@ def _nest(kernel, k, name, arrays, needed, offsets):
             dtype = out.aval.dtype
             wide = np.dtype(np.float64) if pname == "reduce_sum" and dtype.kind == "f" else dtype
             init = _reduction_init(pname, wide)        # float32 sums accumulate in float64
-            if kept:
+            if kept and axes == tuple(range(len(kept), rank)) and row in (None, len(kept)):
+                row = len(kept)                 # a reduction over the inner loops: a
+                shape = ", ".join(f"n{d}" for d in range(row))    # register per row
+                pre.append(f"{name(out)} = np.empty(({shape},), np.{wide.name})")
+                acc = f"{name(out)}r"
+                row_pre.append(f"{acc} = {init}")
+                row_post.append(f"{name(out)}[{', '.join(kept)}] = {acc}")
+            elif kept:
                 shape = ", ".join(f"n{d}" for d in range(rank) if d not in axes)
                 pre.append(f"{name(out)} = np.full(({shape},), {init}, np.{wide.name})")
                 acc = f"{name(out)}[{', '.join(kept)}]"
@@ -324,9 +331,11 @@ def _nest(kernel, k, name, arrays, needed, offsets):
     lines += pre
     indent = ""
     for d in range(rank):
+        lines += [indent + l for l in row_pre] if d == row else []
         lines.append(f"{indent}for i{d} in range(n{d}):")
         indent += "    "
-    return [l for l in lines if l] + [indent + l for l in body] + post
+    row_post = ["    " * row + l for l in row_post] if row is not None else []
+    return [l for l in lines if l] + [indent + l for l in body] + row_post + post
 
 
 def kernel_source(kernels, used_later):

@@ -378,6 +378,24 @@ def test_small_nests_fuse_into_one_function(monkeypatch):
         np.testing.assert_allclose(g(z, y), fxad.grad(loss)(z, y), rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.parametrize("dtype", [F64, F32, I64])
+def test_reductions_over_inner_axes_accumulate_per_row(dtype):
+    """Sums, maxima and minima over the trailing axes keep one accumulator per row (a
+    register, stored once per row); float32 sums accumulate in float64, NaN propagates."""
+    x = (rng.standard_normal((5, 4, 3)) * 4).astype(dtype)
+    if dtype.kind == "f":
+        x[1, 2, 0] = np.nan
+    f = lambda x: (fnp.sum(x, axis=2), fnp.max(x, axis=(1, 2)), fnp.min(x, axis=2),  # noqa
+                   fnp.sum(fnp.abs(x) * 2, axis=(1, 2)), fnp.sum(x, axis=0))
+    jitted = fxad.jit(f)
+    source = jitted.lower(x).source
+    assert re.search(r"^ +\w+r = ", source, re.M), source    # the per-row accumulator
+    for _ in range(2):
+        for got, want in zip(jitted(x), f(x)):
+            assert got.dtype == want.dtype
+            np.testing.assert_allclose(got, want, rtol=1e-6 if dtype == F32 else 1e-13)
+
+
 def test_merge_scatters_sums_updates_before_one_scatter():
     from fxad.lowering import merge_scatters
     f = fxad.grad(lambda x: fnp.sum(fnp.sin(x[:-1]) + fnp.cos(x[:-1]) * x[1:]))
