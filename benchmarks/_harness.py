@@ -12,7 +12,7 @@ What it provides:
   round, this contender's time over a reference's, then the median).
 - `check_same`: every contender's result equals the reference's before anything is timed.
 - `print_table`, `fmt_time`, `fmt_ratio`: the tables.
-- `load_jax`, `version`, `environment`, `print_header`, `add_common_args`: the run's setup.
+- `load_jax`, `version`, `environment`, `print_header`, `make_parser`: the run's setup.
 - `probe_env`, `run_probe`: fresh interpreters that import this tree's fxad (with a
   private bytecode cache) and report one JSON line.
 """
@@ -39,6 +39,7 @@ def _single_thread_env():
 
 _single_thread_env()
 
+import argparse        # noqa: E402
 import gc              # noqa: E402
 import json            # noqa: E402
 import platform        # noqa: E402
@@ -88,9 +89,12 @@ def load_jax(skip=()):
     return jax, None
 
 
-def add_common_args(parser, quick_help, rounds_default, rounds_quick,
-                    batch_default=0.025, batch_quick=0.004):
-    """--quick, --rounds, --min-batch, --json on an argparse parser."""
+def make_parser(doc, quick_help, rounds_default, rounds_quick, peers, cases,
+                batch_default=0.025, batch_quick=0.004):
+    """The argument parser every benchmark script shares: --quick, --rounds, --min-batch,
+    --json, --skip PEER and --case CASE (scripts add their own options after)."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help=quick_help)
     parser.add_argument("--rounds", type=int, help=f"timed rounds per case (default "
                         f"{rounds_default}, quick {rounds_quick})")
@@ -98,6 +102,11 @@ def add_common_args(parser, quick_help, rounds_default, rounds_quick,
                         help=f"seconds per timed batch (default {batch_default:g}, "
                         f"quick {batch_quick:g})")
     parser.add_argument("--json", metavar="FILE", help="also write all results as JSON")
+    parser.add_argument("--skip", action="append", default=[], choices=list(peers),
+                        help="leave this peer out (repeatable)")
+    parser.add_argument("--case", action="append", choices=list(cases),
+                        help="run only this case (repeatable; default all)")
+    return parser
 
 
 def resolve_common_args(args, rounds_default, rounds_quick, batch_default=0.025,

@@ -16,7 +16,6 @@ contender's gradient is checked against the hand-written NumPy gradient before t
 Peers (autograd, JAX) are used only when importable. This file is not part of the test
 suite.
 """
-import argparse
 import functools
 import statistics
 import tempfile
@@ -193,13 +192,8 @@ def count_fxad_ops():
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    H.add_common_args(p, "few short rounds (smoke run, < 20 s)", 31, 5)
-    p.add_argument("--skip", action="append", default=[], choices=["autograd", "jax"],
-                   help="leave this peer out (repeatable)")
-    p.add_argument("--case", action="append", choices=["seed", "chain", "big"],
-                   help="run only this case (repeatable; default all)")
+    p = H.make_parser(__doc__, "few short rounds (smoke run, < 20 s)", 31, 5,
+                      peers=["autograd", "jax"], cases=["seed", "chain", "big"])
     args = p.parse_args(argv)
     rounds, min_batch = H.resolve_common_args(args, 31, 5)
     t_start = time.perf_counter()

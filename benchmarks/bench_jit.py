@@ -19,7 +19,6 @@ All in-process contenders run in ONE process, single-threaded, interleaved round
 and every contender's result is checked against the hand-written one before timing.
 JAX is used only when importable. This file is not part of the test suite.
 """
-import argparse
 import functools
 import inspect
 import os
@@ -387,13 +386,8 @@ def pct(x):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    H.add_common_args(p, "few short rounds (smoke run, < 40 s)", 21, 5)
-    p.add_argument("--skip", action="append", default=[], choices=["jax"],
-                   help="leave this peer out")
-    p.add_argument("--case", action="append", choices=["big", "mlp", "compile", "tiny"],
-                   help="run only this case (repeatable; default all)")
+    p = H.make_parser(__doc__, "few short rounds (smoke run, < 40 s)", 21, 5,
+                      peers=["jax"], cases=["big", "mlp", "compile", "tiny"])
     args = p.parse_args(argv)
     rounds, min_batch = H.resolve_common_args(args, 21, 5)
     case_s = 2.5 if args.quick else 12.0           # time budget per table

@@ -24,10 +24,8 @@ table, a summary of fxad's compiled program (`fxad.jit(...).lower(...)`): fused 
 NumPy calls by primitive and einsum shapes.
 Peers (JAX, autograd) are used only when importable. This file is not part of the tests.
 """
-import argparse
 import collections
 import functools
-import sys
 import time
 
 import _harness as H   # first: pins threads, sets up JAX flags, puts this tree on sys.path
@@ -315,13 +313,8 @@ def print_plan(s, first):
 # --------------------------------------------------------------------------- report
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    H.add_common_args(p, "few short rounds (smoke run, < 40 s)", 31, 5)
-    p.add_argument("--skip", action="append", default=[], choices=["jax", "autograd"],
-                   help="leave this peer out (repeatable)")
-    p.add_argument("--case", action="append", choices=CASES,
-                   help="run only this case (repeatable; default all)")
+    p = H.make_parser(__doc__, "few short rounds (smoke run, < 40 s)", 31, 5,
+                      peers=["jax", "autograd"], cases=CASES)
     p.add_argument("--plan", action="store_true",
                    help="also print fxad.jit's full plan (and program) for each case")
     p.add_argument("--no-settle", action="store_true",
